@@ -1,0 +1,233 @@
+// `berth registry serve`: the composition root of the registry server. It alone reads
+// flags, the config file and the environment, then wires storage, auth and HTTP.
+import { mkdir, realpath, stat, writeFile, rename } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { readFile } from 'node:fs/promises';
+import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
+import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
+import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, readRegistryConfigDocument, type LogLevel, type RegistryConfig } from '../../registry/config.js';
+import { RegistryServer } from '../../registry/server.js';
+import { FilesystemStorage } from '../../storage/filesystem-storage.js';
+import { CliError } from '../cli-error.js';
+import { createLogger } from '../logger.js';
+
+export const DEFAULT_USER = 'admin';
+export const DEFAULT_PASSWORD = 'passw0rd';
+
+interface ServeFlags {
+  addr?: string;
+  dataDir?: string;
+  htpasswd?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+export function defaultDataDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/registry';
+  const base = process.env['XDG_DATA_HOME'] ?? path.join(homedir(), '.local', 'share');
+  return path.join(base, 'berth', 'registry');
+}
+
+async function loadConfig(flags: ServeFlags): Promise<RegistryConfig> {
+  let fromFile: Partial<RegistryConfig> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read config ${flags.config}: ${(error as Error).message}`);
+    }
+    let document: unknown;
+    try {
+      document = parseYaml(text);
+    } catch (error) {
+      throw new CliError(`config ${flags.config} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const result = readRegistryConfigDocument(document);
+    if (!result.ok) throw new CliError(`config ${flags.config}: ${result.reason}`);
+    fromFile = result.values;
+  }
+  if (flags.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) {
+    throw new CliError(`unknown log level ${JSON.stringify(flags.logLevel)}`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    ...REGISTRY_DEFAULTS,
+    dataDir: defaultDataDir(),
+    ...fromFile,
+    ...(flags.addr !== undefined ? { addr: flags.addr } : {}),
+    ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+    ...(flags.htpasswd !== undefined ? { htpasswd: flags.htpasswd } : {}),
+    ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel as LogLevel } : {}),
+  };
+}
+
+/** With no htpasswd configured, use (or create) `<data-dir>/htpasswd` for admin/passw0rd. */
+async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<string> {
+  const file = path.join(dataDir, 'htpasswd');
+  if (await stat(file).catch(() => undefined)) {
+    log.warn({ htpasswd: file }, 'no htpasswd configured; using the one in the data directory');
+    return file;
+  }
+  const hash = bcrypt.hashSync(DEFAULT_PASSWORD, 10);
+  const temporary = `${file}.tmp-${process.pid}`;
+  await writeFile(temporary, `${DEFAULT_USER}:${hash}\n`, { mode: 0o600 });
+  await rename(temporary, file);
+  log.warn(
+    { htpasswd: file, user: DEFAULT_USER },
+    `no htpasswd configured; created one for the default user "${DEFAULT_USER}" with the default password. Change it with: berth registry passwd --htpasswd ${file}`,
+  );
+  return file;
+}
+
+export interface RunningRegistry {
+  readonly server: RegistryServer;
+  readonly storage: FilesystemStorage;
+  readonly address: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: RegistryConfig;
+  readonly log: Logger;
+  /** false: no authentication at all (`serve filesystem`). */
+  readonly auth: boolean;
+}
+
+export async function startRegistry({ config, log, auth }: StartOptions): Promise<RunningRegistry> {
+  const listen = parseListenAddress(config.addr);
+  if (!listen) throw new CliError(`invalid listen address ${JSON.stringify(config.addr)}`, 'use host:port, [v6]:port or :port');
+  await mkdir(config.dataDir, { recursive: true });
+  const root = await realpath(config.dataDir);
+  const storage = new FilesystemStorage(root, { allowSparseIndexes: config.allowSparseIndexes });
+  let authenticator: BasicAuthenticator | undefined;
+  if (auth) {
+    const file = config.htpasswd ?? (await ensureDefaultHtpasswd(root, log));
+    const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
+    try {
+      await htpasswd.load();
+    } catch (error) {
+      throw new CliError(`cannot read htpasswd ${file}: ${(error as Error).message}`, 'create it with: berth registry passwd --htpasswd FILE');
+    }
+    if (htpasswd.userCount === 0) log.warn({ htpasswd: file }, 'htpasswd has no usable bcrypt entries; every request will be refused');
+    authenticator = new BasicAuthenticator(htpasswd, { cacheTtlMs: config.authCacheTtlMs });
+  } else {
+    log.warn('authentication is off: anyone who can reach this port can push and delete');
+  }
+  const server = new RegistryServer({
+    storage,
+    logger: log,
+    ...(authenticator ? { authenticator } : {}),
+    realm: config.realm,
+    settings: { deleteEnabled: config.deleteEnabled },
+  });
+  const address = await server.listen(listen.port, listen.host);
+  const purge = async (): Promise<void> => {
+    try {
+      const report = await storage.purgeUploads(config.uploadPurgeAgeMs);
+      if (report.removed > 0) log.info(report, 'purged stale upload sessions');
+    } catch (error) {
+      log.error({ err: error }, 'upload purge failed');
+    }
+  };
+  void purge();
+  const purgeTimer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
+  purgeTimer.unref();
+  return {
+    server,
+    storage,
+    address,
+    async stop() {
+      clearInterval(purgeTimer);
+      await server.close(config.shutdownGraceMs);
+    },
+  };
+}
+
+/** Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. */
+export function stopOnSignals(running: RunningRegistry, log: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      log.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    void running.stop().then(
+      () => {
+        log.info('stopped');
+        log.flush(() => process.exit(0));
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        log.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export function registerServe(registry: Command): void {
+  const serve = registry
+    .command('serve')
+    .description('serve an OCI / Docker v2 registry over a distribution-layout data directory')
+    .option('--addr <host:port>', `listen address (default ${REGISTRY_DEFAULTS.addr})`)
+    .option('--data-dir <dir>', 'directory that holds docker/registry/v2 (default /var/lib/registry as root)')
+    .option('--htpasswd <file>', 'bcrypt htpasswd file (default: <data-dir>/htpasswd, created for admin/passw0rd)')
+    .option('--config <file>', 'YAML config: Berth keys or a registry:2 config.yml; flags win')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  berth registry serve --data-dir /var/lib/registry --addr 0.0.0.0:5000
+  berth registry serve --config /etc/registry/registry_config.yml
+  berth registry serve filesystem /var/lib/registry --port 5050`,
+    )
+    .action(async (flags: ServeFlags) => {
+      const config = await loadConfig(flags);
+      const log = createLogger(config.logLevel, 'berth-registry');
+      const running = await startRegistry({ config, log, auth: true });
+      if (!isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address');
+      log.info({ addr: `${running.address.host}:${running.address.port}`, dataDir: config.dataDir }, 'registry listening');
+      stopOnSignals(running, log);
+    });
+
+  serve
+    .command('filesystem')
+    .alias('fs')
+    .description('serve DIR without authentication on all interfaces (the form provisioning scripts call)')
+    .argument('<dir>', 'data directory (distribution layout)')
+    .option('-p, --port <port>', 'port; 0 picks a free one', '5000')
+    .option('--host <host>', 'interface to bind', '0.0.0.0')
+    .option('--disable-logging', 'log nothing but errors')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+    .option('--pid-file <file>', 'write the process ID here')
+    .action(async (dir: string, flags: { port: string; host: string; disableLogging?: boolean; logLevel: string; pidFile?: string }) => {
+      if (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535) throw new CliError(`invalid port ${JSON.stringify(flags.port)}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new CliError(`unknown log level ${JSON.stringify(flags.logLevel)}`);
+      const host = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
+      const config: RegistryConfig = {
+        ...REGISTRY_DEFAULTS,
+        dataDir: dir,
+        addr: `${host}:${flags.port}`,
+        logLevel: flags.disableLogging ? 'error' : (flags.logLevel as LogLevel),
+      };
+      const log = createLogger(config.logLevel, 'berth-registry');
+      const running = await startRegistry({ config, log, auth: false });
+      if (flags.pidFile) await writeFile(flags.pidFile, `${process.pid}\n`);
+      log.info({ port: running.address.port, dataDir: dir }, `serving on :${running.address.port}`);
+      stopOnSignals(running, log);
+    });
+}

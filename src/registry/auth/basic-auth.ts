@@ -1,0 +1,72 @@
+// HTTP Basic authentication against an htpasswd file. bcrypt at cost 10 takes tens of
+// milliseconds, so a verified Authorization header is remembered for a short time, as
+// an HMAC under a per-process random key: the password itself is never kept, and a
+// memory dump does not give it away.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { LRUCache } from 'lru-cache';
+import type { HtpasswdFile } from './htpasswd.js';
+
+export type AuthResult =
+  | { readonly ok: true; readonly user: string; readonly cached: boolean }
+  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'rejected' };
+
+export interface BasicAuthOptions {
+  readonly cacheTtlMs?: number;
+  readonly cacheSize?: number;
+}
+
+interface CachedCredential {
+  readonly user: string;
+  readonly generation: number;
+  /** The keyed hash again, compared in constant time on every hit. */
+  readonly mac: Buffer;
+}
+
+// A valid bcrypt hash of a random string: unknown users cost as much as known ones.
+const DUMMY_HASH = bcrypt.hashSync(randomBytes(16).toString('hex'), 10);
+
+export function decodeBasicHeader(header: string | undefined): { user: string; password: string } | 'missing' | 'malformed' {
+  if (header === undefined || header === '') return 'missing';
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return 'malformed';
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  // Passwords may contain ':'; only the first one separates the user.
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export class BasicAuthenticator {
+  private readonly key = randomBytes(32);
+  private readonly cache: LRUCache<string, CachedCredential>;
+
+  constructor(
+    private readonly htpasswd: HtpasswdFile,
+    options: BasicAuthOptions = {},
+  ) {
+    this.cache = new LRUCache({ max: options.cacheSize ?? 10_000, ttl: options.cacheTtlMs ?? 60_000 });
+  }
+
+  async authenticate(header: string | undefined): Promise<AuthResult> {
+    const decoded = decodeBasicHeader(header);
+    if (decoded === 'missing' || decoded === 'malformed') return { ok: false, reason: decoded };
+    const mac = createHmac('sha256', this.key).update(header!).digest();
+    const cacheKey = mac.toString('base64');
+    const hit = this.cache.get(cacheKey);
+    // Looking the hash up first keeps the generation check honest after a reload.
+    const hash = await this.htpasswd.lookup(decoded.user);
+    if (hit && hit.generation === this.htpasswd.generation && timingSafeEqual(hit.mac, mac) && hash !== undefined) {
+      return { ok: true, user: hit.user, cached: true };
+    }
+    const matches = await bcrypt.compare(decoded.password, normaliseBcryptPrefix(hash ?? DUMMY_HASH));
+    if (!matches || hash === undefined) return { ok: false, reason: 'rejected' };
+    this.cache.set(cacheKey, { user: decoded.user, generation: this.htpasswd.generation, mac });
+    return { ok: true, user: decoded.user, cached: false };
+  }
+}
+
+/** `$2y$` (Apache's htpasswd) and `$2b$` are the same algorithm; bcryptjs wants `$2b$`. */
+function normaliseBcryptPrefix(hash: string): string {
+  return hash.startsWith('$2y$') ? `$2b$${hash.slice(4)}` : hash;
+}

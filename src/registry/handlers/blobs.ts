@@ -1,0 +1,57 @@
+// /v2/<name>/blobs/<digest>: GET (with Range), HEAD, DELETE.
+import { pipeline } from 'node:stream/promises';
+import { parseDigest, type Digest } from '../../oci/digest.js';
+import type { RequestContext } from '../context.js';
+import { RegistryError } from '../errors.js';
+import { parseRangeHeader } from '../http-range.js';
+import { sendEmpty } from '../http-util.js';
+
+export function requireDigest(text: string | null | undefined): Digest {
+  const digest = text ? parseDigest(text) : undefined;
+  if (!digest) throw new RegistryError('DIGEST_INVALID', 'invalid digest', { digest: text ?? null });
+  return digest;
+}
+
+export async function handleBlobGet(ctx: RequestContext, name: string, digestText: string): Promise<void> {
+  const digest = requireDigest(digestText);
+  const info = await ctx.storage.statBlob(name, digest);
+  if (!info) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
+  const range = parseRangeHeader(ctx.req.headers.range, info.size);
+  if (range.kind === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', 'requested range not satisfiable', { size: info.size }, 416, {
+      'Content-Range': `bytes */${info.size}`,
+    });
+  }
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': info.digest,
+    'Accept-Ranges': 'bytes',
+    ETag: `"${info.digest}"`,
+    'Cache-Control': 'max-age=31536000',
+  };
+  const selected = range.kind === 'range' ? range.range : undefined;
+  if (selected) headers['Content-Range'] = `bytes ${selected.start}-${selected.end}/${info.size}`;
+  headers['Content-Length'] = selected ? selected.end - selected.start + 1 : info.size;
+  if (ctx.method === 'HEAD') {
+    ctx.res.writeHead(selected ? 206 : 200, headers);
+    ctx.res.end();
+    return;
+  }
+  const stream = await ctx.storage.openBlob(name, digest, info.size === 0 ? undefined : (selected ?? { start: 0, end: info.size - 1 }));
+  if (!stream) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
+  ctx.res.writeHead(selected ? 206 : 200, headers);
+  try {
+    await pipeline(stream, ctx.res);
+  } catch (error) {
+    // The client went away mid-transfer; nothing to answer any more.
+    ctx.log.debug({ err: error, digest: digest.value }, 'blob transfer ended early');
+  }
+}
+
+export async function handleBlobDelete(ctx: RequestContext, name: string, digestText: string): Promise<void> {
+  if (!ctx.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+  const digest = requireDigest(digestText);
+  if (!(await ctx.storage.unlinkBlob(name, digest))) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
+  ctx.log.info({ repository: name, digest: digest.value }, 'blob deleted');
+  sendEmpty(ctx.res, 202, { 'Docker-Content-Digest': digest.value });
+}

@@ -1,0 +1,52 @@
+// The global blob area, `blobs/<alg>/<xx>/<hex>/data`, shared by all repositories.
+import type { Readable } from 'node:stream';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import type { FsRoot } from './fs-root.js';
+import { blobDataPath, blobDirectory } from './layout.js';
+
+export class BlobArea {
+  constructor(private readonly fs: FsRoot) {}
+
+  async size(digest: Digest): Promise<number | undefined> {
+    const stats = await this.fs.stat(blobDataPath(digest));
+    return stats?.isFile() ? stats.size : undefined;
+  }
+
+  open(digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined> {
+    return this.fs.createReadStream(blobDataPath(digest), range);
+  }
+
+  readAll(digest: Digest): Promise<Buffer | undefined> {
+    return this.fs.readFile(blobDataPath(digest));
+  }
+
+  /**
+   * Marks the blob as in use now. Online GC never deletes a blob touched after it
+   * started, so a push that relies on an existing blob touches it first.
+   */
+  touch(digest: Digest): Promise<boolean> {
+    return this.fs.touch(blobDataPath(digest));
+  }
+
+  /**
+   * Makes verified bytes at `sourcePath` (inside the data dir) the blob `digest`. An
+   * existing blob is kept (and touched); otherwise the source is renamed into place,
+   * which readers observe atomically. Returns true when the source was consumed.
+   */
+  async adopt(sourcePath: string, digest: Digest): Promise<boolean> {
+    if (await this.touch(digest)) return false;
+    await this.fs.rename(sourcePath, blobDataPath(digest));
+    return true;
+  }
+
+  async remove(digest: Digest): Promise<void> {
+    await this.fs.removeTree(blobDirectory(digest));
+  }
+}
+
+/** Reads a link file (`sha256:<hex>`); undefined when it is missing or not a digest. */
+export async function readLink(fs: FsRoot, linkPath: string): Promise<Digest | undefined> {
+  const content = await fs.readFile(linkPath);
+  if (!content) return undefined;
+  return parseDigest(content.toString('utf8').trim());
+}

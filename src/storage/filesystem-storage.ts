@@ -1,0 +1,334 @@
+// RegistryStorage over distribution's on-disk layout. The write order is what keeps a
+// crash harmless: blob data before the links that name it, the revision link before
+// any tag, tags removed before the revision they point at. So a reader, registry:2
+// included, can never see a link to missing content.
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Readable } from 'node:stream';
+import { digestOf, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { manifestReferences, parseManifest, type Descriptor, type Manifest } from '../oci/manifest.js';
+import { isNonDistributableLayer } from '../oci/media-types.js';
+import { isValidTag } from '../oci/names.js';
+import { BlobArea, readLink } from './blobs.js';
+import { FsRoot } from './fs-root.js';
+import {
+  layerLinkDirectory,
+  REPOSITORIES_ROOT,
+  repositoryPath,
+  revisionLinkDirectory,
+  tagCurrentLinkPath,
+  tagDirectory,
+  tagIndexLinkDirectory,
+  tagsDirectory,
+  uploadDirectory,
+} from './layout.js';
+import { purgeStaleUploads, type PurgeReport } from './maintenance.js';
+import { MtimeCache } from './mtime-cache.js';
+import { ReferrersIndex } from './referrers-index.js';
+import { RepositoryCatalog } from './repository-catalog.js';
+import type {
+  AppendResult,
+  BlobInfo,
+  ChunkOptions,
+  FinishResult,
+  PutManifestRequest,
+  PutManifestResult,
+  RegistryStorage,
+  StoredManifest,
+  UploadStatus,
+} from './types.js';
+import { UploadArea } from './uploads.js';
+
+export interface FilesystemStorageOptions {
+  /** Accept indexes whose child manifests are not (yet) in the repository. */
+  readonly allowSparseIndexes?: boolean;
+  /** Bytes of manifests kept in memory (content-addressed, so never stale). */
+  readonly manifestCacheBytes?: number;
+  /** How stale the in-memory repository list may get for writes by other processes. */
+  readonly catalogMaxAgeMs?: number;
+}
+
+export class FilesystemStorage implements RegistryStorage {
+  readonly fs: FsRoot;
+  readonly blobs: BlobArea;
+  readonly uploads: UploadArea;
+  readonly catalog: RepositoryCatalog;
+  private readonly referrersIndex: ReferrersIndex;
+  private readonly tagLists = new MtimeCache<string[]>(4096);
+  private readonly manifestCache: LRUCache<string, StoredManifest>;
+
+  constructor(
+    root: string,
+    private readonly options: FilesystemStorageOptions = {},
+  ) {
+    this.fs = new FsRoot(root);
+    this.blobs = new BlobArea(this.fs);
+    this.uploads = new UploadArea(this.fs);
+    this.catalog = new RepositoryCatalog(this.fs, options.catalogMaxAgeMs);
+    this.referrersIndex = new ReferrersIndex(this.fs, (repository, digest) => this.manifestByDigest(repository, digest));
+    this.manifestCache = new LRUCache<string, StoredManifest>({
+      maxSize: options.manifestCacheBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (value) => value.bytes.length + 512,
+    });
+  }
+
+  // ---- blobs -------------------------------------------------------------------
+
+  /** The digest a repository's layer link names, when the link exists. */
+  private linkedLayer(repository: string, digest: Digest): Promise<Digest | undefined> {
+    return readLink(this.fs, `${layerLinkDirectory(repository, digest)}/link`);
+  }
+
+  async statBlob(repository: string, digest: Digest): Promise<BlobInfo | undefined> {
+    const linked = await this.linkedLayer(repository, digest);
+    if (!linked) return undefined;
+    const size = await this.blobs.size(linked);
+    return size === undefined ? undefined : { digest: linked.value, size };
+  }
+
+  async openBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined> {
+    const linked = await this.linkedLayer(repository, digest);
+    return linked ? this.blobs.open(linked, range) : undefined;
+  }
+
+  async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
+    const dir = layerLinkDirectory(repository, digest);
+    if (!(await this.fs.stat(`${dir}/link`))) return false;
+    await this.fs.removeTree(dir);
+    return true;
+  }
+
+  async mountBlob(repository: string, digest: Digest, fromRepository?: string): Promise<BlobInfo | undefined> {
+    if (fromRepository !== undefined && !(await this.linkedLayer(fromRepository, digest))) return undefined;
+    // Touch first: the blob is in use from now on, whatever an online GC concluded.
+    if (!(await this.blobs.touch(digest))) return undefined;
+    const size = await this.blobs.size(digest);
+    if (size === undefined) return undefined;
+    await this.linkLayer(repository, digest);
+    return { digest: digest.value, size };
+  }
+
+  private async linkLayer(repository: string, digest: Digest): Promise<void> {
+    await this.fs.writeFileAtomic(`${layerLinkDirectory(repository, digest)}/link`, digest.value);
+    this.catalog.add(repository);
+  }
+
+  // ---- uploads -----------------------------------------------------------------
+
+  startUpload(repository: string): Promise<UploadStatus> {
+    return this.uploads.start(repository);
+  }
+
+  uploadStatus(repository: string, id: string): Promise<UploadStatus | undefined> {
+    return this.uploads.status(repository, id);
+  }
+
+  appendUpload(repository: string, id: string, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult> {
+    return this.uploads.withSession(repository, id, () => this.uploads.append(repository, id, body, options));
+  }
+
+  finishUpload(
+    repository: string,
+    id: string,
+    digest: Digest,
+    body: AsyncIterable<Uint8Array> | undefined,
+    options: ChunkOptions,
+  ): Promise<FinishResult> {
+    return this.uploads.withSession(repository, id, async (): Promise<FinishResult> => {
+      if (body) {
+        const appended = await this.uploads.append(repository, id, body, options);
+        if (!appended.ok) return appended;
+      } else if (!(await this.uploads.status(repository, id))) {
+        return { ok: false, reason: 'upload-unknown' };
+      }
+      const verified = await this.uploads.verify(repository, id, digest);
+      if (!verified.ok) return verified;
+      await this.blobs.adopt(verified.dataPath, digest);
+      await this.linkLayer(repository, digest);
+      await this.uploads.discard(repository, id);
+      return { ok: true, blob: { digest: digest.value, size: verified.size } };
+    });
+  }
+
+  cancelUpload(repository: string, id: string): Promise<boolean> {
+    return this.uploads.withSession(repository, id, async () => {
+      if (!(await this.uploads.status(repository, id))) return false;
+      return this.uploads.discard(repository, id);
+    });
+  }
+
+  // ---- manifests ---------------------------------------------------------------
+
+  private async revisionExists(repository: string, digest: Digest): Promise<boolean> {
+    return (await readLink(this.fs, `${revisionLinkDirectory(repository, digest)}/link`)) !== undefined;
+  }
+
+  /** The manifest with this digest, when the repository holds a revision of it. */
+  async manifestByDigest(repository: string, digest: Digest): Promise<StoredManifest | undefined> {
+    if (!(await this.revisionExists(repository, digest))) return undefined;
+    const cached = this.manifestCache.get(digest.value);
+    if (cached) return cached;
+    const bytes = await this.blobs.readAll(digest);
+    if (!bytes) return undefined;
+    const parsed = parseManifest(bytes);
+    if (!parsed.ok) return undefined;
+    const stored: StoredManifest = { digest: digest.value, mediaType: parsed.manifest.mediaType, bytes, manifest: parsed.manifest };
+    this.manifestCache.set(digest.value, stored);
+    return stored;
+  }
+
+  async resolveTag(repository: string, tag: string): Promise<Digest | undefined> {
+    if (!isValidTag(tag)) return undefined;
+    return readLink(this.fs, tagCurrentLinkPath(repository, tag));
+  }
+
+  async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
+    if (looksLikeDigest(reference)) {
+      const digest = parseDigest(reference);
+      return digest ? this.manifestByDigest(repository, digest) : undefined;
+    }
+    const digest = await this.resolveTag(repository, reference);
+    return digest ? this.manifestByDigest(repository, digest) : undefined;
+  }
+
+  async putManifest(request: PutManifestRequest): Promise<PutManifestResult> {
+    const { repository, reference, bytes } = request;
+    const parsed = parseManifest(bytes, request.contentType);
+    if (!parsed.ok) return { ok: false, reason: 'invalid', message: parsed.reason };
+    const claimed = looksLikeDigest(reference) ? parseDigest(reference) : undefined;
+    if (looksLikeDigest(reference) && !claimed) return { ok: false, reason: 'digest-mismatch', actual: reference };
+    const digest = digestOf(bytes, claimed?.algorithm ?? 'sha256');
+    if (claimed && claimed.value !== digest.value) return { ok: false, reason: 'digest-mismatch', actual: digest.value };
+
+    const missing = await this.missingReferences(repository, parsed.manifest);
+    if (missing.length > 0) return { ok: false, reason: 'missing-references', missing };
+
+    await this.storeManifestBlob(repository, digest, bytes);
+    await this.fs.writeFileAtomic(`${revisionLinkDirectory(repository, digest)}/link`, digest.value);
+    this.catalog.add(repository);
+    const tags = [...(claimed ? [] : [reference]), ...(request.extraTags ?? [])];
+    for (const tag of new Set(tags)) await this.setTag(repository, tag, digest);
+    return { ok: true, digest: digest.value, manifest: parsed.manifest, tags: [...new Set(tags)] };
+  }
+
+  /** References the repository cannot serve. Each one present is touched for online GC. */
+  private async missingReferences(repository: string, manifest: Manifest): Promise<string[]> {
+    const missing: string[] = [];
+    for (const { role, descriptor } of manifestReferences(manifest)) {
+      const digest = parseDigest(descriptor.digest)!;
+      if (role === 'manifest') {
+        if (this.options.allowSparseIndexes) continue;
+        if (!(await this.revisionExists(repository, digest)) || !(await this.blobs.touch(digest))) missing.push(digest.value);
+        continue;
+      }
+      if (role === 'layer' && isNonDistributableLayer(descriptor.mediaType)) continue;
+      if (!(await this.linkedLayer(repository, digest)) || !(await this.blobs.touch(digest))) missing.push(digest.value);
+    }
+    return missing;
+  }
+
+  private async storeManifestBlob(repository: string, digest: Digest, bytes: Buffer): Promise<void> {
+    if (await this.blobs.touch(digest)) return;
+    // Stage inside the repository's _uploads, where registry:2 expects partial data too.
+    const staging = uploadDirectory(repository, randomUUID());
+    try {
+      await this.fs.writeFileAtomic(`${staging}/data`, bytes);
+      await this.blobs.adopt(`${staging}/data`, digest);
+    } finally {
+      await this.fs.removeTree(staging);
+    }
+  }
+
+  private async setTag(repository: string, tag: string, digest: Digest): Promise<void> {
+    const current = tagCurrentLinkPath(repository, tag);
+    if (!(await this.fs.stat(tagDirectory(repository, tag)))) {
+      // A new tag appears whole: built in staging, then renamed into tags/.
+      const staging = uploadDirectory(repository, randomUUID());
+      try {
+        await this.fs.writeFileAtomic(`${staging}/tag/current/link`, digest.value);
+        await this.fs.writeFileAtomic(`${staging}/tag/index/${digest.algorithm}/${digest.hex}/link`, digest.value);
+        await this.fs.rename(`${staging}/tag`, tagDirectory(repository, tag));
+        this.tagLists.delete(repository);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+        // Another push created the tag first; fall through and update it.
+      } finally {
+        await this.fs.removeTree(staging);
+      }
+    }
+    await this.fs.writeFileAtomic(`${tagIndexLinkDirectory(repository, tag, digest)}/link`, digest.value);
+    await this.fs.writeFileAtomic(current, digest.value);
+    this.tagLists.delete(repository);
+  }
+
+  async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
+    if (!(await this.revisionExists(repository, digest))) return false;
+    for (const tag of (await this.listTags(repository)) ?? []) {
+      const target = await this.resolveTag(repository, tag);
+      if (target?.value === digest.value) await this.deleteTag(repository, tag);
+    }
+    await this.fs.removeTree(revisionLinkDirectory(repository, digest));
+    return true;
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    if (!isValidTag(tag) || !(await this.fs.stat(tagDirectory(repository, tag)))) return false;
+    // Rename away first so the tag disappears in one step, then clean up.
+    const trash = uploadDirectory(repository, randomUUID());
+    try {
+      await this.fs.rename(tagDirectory(repository, tag), trash);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    this.tagLists.delete(repository);
+    await this.fs.removeTree(trash);
+    return true;
+  }
+
+  // ---- maintenance -------------------------------------------------------------
+
+  /** Removes upload sessions (and staging leftovers) idle for longer than `maxAgeMs`. */
+  purgeUploads(maxAgeMs: number): Promise<PurgeReport> {
+    const prefix = `${REPOSITORIES_ROOT}/`;
+    return purgeStaleUploads(this.fs, maxAgeMs, (path) => {
+      const marker = path.lastIndexOf('/_uploads/');
+      return this.uploads.isBusy(path.slice(prefix.length, marker), path.slice(marker + '/_uploads/'.length));
+    });
+  }
+
+  // ---- listings ----------------------------------------------------------------
+
+  async repositoryExists(repository: string): Promise<boolean> {
+    if (this.catalog.has(repository)) return true;
+    const [manifests, layers] = await Promise.all([
+      this.fs.stat(`${repositoryPath(repository)}/_manifests`),
+      this.fs.stat(`${repositoryPath(repository)}/_layers`),
+    ]);
+    return manifests !== undefined || layers !== undefined;
+  }
+
+  async listTags(repository: string): Promise<readonly string[] | undefined> {
+    const dir = tagsDirectory(repository);
+    const stats = await this.fs.stat(dir);
+    if (!stats) return (await this.repositoryExists(repository)) ? [] : undefined;
+    const cached = this.tagLists.get(repository, stats);
+    if (cached) return cached;
+    const tags = (await this.fs.readdir(dir))
+      .filter((entry) => entry.isDirectory() && isValidTag(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+    this.tagLists.set(repository, stats, tags);
+    return tags;
+  }
+
+  listRepositories(): Promise<readonly string[]> {
+    return this.catalog.list();
+  }
+
+  referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]> {
+    return this.referrersIndex.referrers(repository, subject);
+  }
+}

@@ -1,0 +1,77 @@
+// The referrers API over distribution's layout, which has no referrers index of its
+// own: a repository's revisions are scanned once and cached per revisions-directory
+// mtime; manifests are content-addressed, so what each one refers to is cached forever.
+import { LRUCache } from 'lru-cache';
+import { SUPPORTED_ALGORITHMS, parseDigest, type Digest } from '../oci/digest.js';
+import { effectiveArtifactType, type Descriptor } from '../oci/manifest.js';
+import type { FsRoot } from './fs-root.js';
+import { revisionsDirectory } from './layout.js';
+import { MtimeCache } from './mtime-cache.js';
+import type { StoredManifest } from './types.js';
+
+interface ReferrerFacts {
+  readonly subject: string | undefined;
+  readonly descriptor: Descriptor;
+}
+
+export type ManifestLoader = (repository: string, digest: Digest) => Promise<StoredManifest | undefined>;
+
+export function referrerDescriptor(stored: StoredManifest): Descriptor {
+  const artifactType = effectiveArtifactType(stored.manifest);
+  return {
+    mediaType: stored.mediaType,
+    digest: stored.digest,
+    size: stored.bytes.length,
+    ...(artifactType !== undefined ? { artifactType } : {}),
+    ...(stored.manifest.annotations ? { annotations: stored.manifest.annotations } : {}),
+  };
+}
+
+export class ReferrersIndex {
+  private readonly facts = new LRUCache<string, ReferrerFacts>({ max: 100_000 });
+  private readonly revisionLists = new MtimeCache<string[]>(1024);
+
+  constructor(
+    private readonly fs: FsRoot,
+    private readonly load: ManifestLoader,
+  ) {}
+
+  async referrers(repository: string, subject: Digest): Promise<Descriptor[]> {
+    const result: Descriptor[] = [];
+    for (const digest of await this.revisions(repository)) {
+      const facts = await this.factsFor(repository, digest);
+      if (facts?.subject === subject.value) result.push(facts.descriptor);
+    }
+    return result;
+  }
+
+  private async factsFor(repository: string, digest: Digest): Promise<ReferrerFacts | undefined> {
+    const known = this.facts.get(digest.value);
+    if (known) return known;
+    const stored = await this.load(repository, digest);
+    if (!stored) return undefined;
+    const facts: ReferrerFacts = { subject: stored.manifest.subject?.digest, descriptor: referrerDescriptor(stored) };
+    this.facts.set(digest.value, facts);
+    return facts;
+  }
+
+  private async revisions(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for (const algorithm of SUPPORTED_ALGORITHMS) {
+      const dir = `${revisionsDirectory(repository)}/${algorithm}`;
+      const stats = await this.fs.stat(dir);
+      if (!stats) continue;
+      const key = `${repository}\u0000${algorithm}`;
+      let hexes = this.revisionLists.get(key, stats);
+      if (!hexes) {
+        hexes = (await this.fs.readdir(dir)).filter((e) => e.isDirectory()).map((e) => e.name);
+        this.revisionLists.set(key, stats, hexes);
+      }
+      for (const hex of hexes) {
+        const digest = parseDigest(`${algorithm}:${hex}`);
+        if (digest) digests.push(digest);
+      }
+    }
+    return digests;
+  }
+}

@@ -1,0 +1,92 @@
+// The content store the registry's HTTP layer talks to. Every outcome a client can
+// cause is a value in a discriminated union, so "not found" or "wrong digest" is never
+// an exception; exceptions mean the store itself failed (disk, permissions).
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor, Manifest } from '../oci/manifest.js';
+import type { ManifestMediaType } from '../oci/media-types.js';
+import type { Readable } from 'node:stream';
+
+export interface BlobInfo {
+  readonly digest: string;
+  readonly size: number;
+}
+
+export interface StoredManifest {
+  readonly digest: string;
+  readonly mediaType: ManifestMediaType;
+  readonly bytes: Buffer;
+  readonly manifest: Manifest;
+}
+
+export interface UploadStatus {
+  readonly id: string;
+  /** Bytes received so far; the next chunk must start here. */
+  readonly offset: number;
+}
+
+export type UploadFailure =
+  | { readonly ok: false; readonly reason: 'upload-unknown' }
+  | { readonly ok: false; readonly reason: 'range-mismatch'; readonly offset: number }
+  | { readonly ok: false; readonly reason: 'size-mismatch'; readonly expected: number; readonly received: number }
+  | { readonly ok: false; readonly reason: 'incomplete-body'; readonly offset: number };
+
+export type AppendResult = { readonly ok: true; readonly status: UploadStatus } | UploadFailure;
+
+export type FinishResult =
+  | { readonly ok: true; readonly blob: BlobInfo }
+  | UploadFailure
+  | { readonly ok: false; readonly reason: 'digest-mismatch'; readonly actual: string };
+
+export interface ChunkOptions {
+  /** First byte offset the client says this chunk starts at (from Content-Range). */
+  readonly start?: number;
+  /** Exact number of bytes the body must carry (from Content-Length), if known. */
+  readonly length?: number;
+}
+
+export type PutManifestResult =
+  | { readonly ok: true; readonly digest: string; readonly manifest: Manifest; readonly tags: readonly string[] }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly message: string }
+  | { readonly ok: false; readonly reason: 'digest-mismatch'; readonly actual: string }
+  | { readonly ok: false; readonly reason: 'missing-references'; readonly missing: readonly string[] };
+
+export interface PutManifestRequest {
+  readonly repository: string;
+  /** A tag, or the digest the client claims the bytes have. */
+  readonly reference: string;
+  readonly bytes: Buffer;
+  readonly contentType: string | undefined;
+  /** Extra tags to point at the manifest (OCI `?tag=` parameters). */
+  readonly extraTags?: readonly string[];
+}
+
+export interface RepositoryPage {
+  readonly items: readonly string[];
+  /** True when more items follow the returned page. */
+  readonly more: boolean;
+}
+
+export interface RegistryStorage {
+  statBlob(repository: string, digest: Digest): Promise<BlobInfo | undefined>;
+  openBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined>;
+  unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
+  /** Links an existing blob into `repository`; from `fromRepository` when given, else from anywhere. */
+  mountBlob(repository: string, digest: Digest, fromRepository?: string): Promise<BlobInfo | undefined>;
+
+  startUpload(repository: string): Promise<UploadStatus>;
+  uploadStatus(repository: string, id: string): Promise<UploadStatus | undefined>;
+  appendUpload(repository: string, id: string, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult>;
+  finishUpload(repository: string, id: string, digest: Digest, body: AsyncIterable<Uint8Array> | undefined, options: ChunkOptions): Promise<FinishResult>;
+  cancelUpload(repository: string, id: string): Promise<boolean>;
+
+  getManifest(repository: string, reference: string): Promise<StoredManifest | undefined>;
+  putManifest(request: PutManifestRequest): Promise<PutManifestResult>;
+  /** Deletes a manifest revision and every tag that points at it. */
+  deleteManifest(repository: string, digest: Digest): Promise<boolean>;
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+
+  /** Sorted tags, or undefined when the repository does not exist. */
+  listTags(repository: string): Promise<readonly string[] | undefined>;
+  listRepositories(): Promise<readonly string[]>;
+  referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]>;
+}
