@@ -14,7 +14,7 @@ export interface RegistryConfig {
   readonly realm: string;
   readonly logLevel: LogLevel;
   readonly deleteEnabled: boolean;
-  readonly allowSparseIndexes: boolean;
+  readonly allowSparseManifests: boolean;
   readonly authCacheTtlMs: number;
   readonly uploadPurgeAgeMs: number;
   readonly uploadPurgeIntervalMs: number;
@@ -27,7 +27,7 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   realm: 'Registry Realm',
   logLevel: 'info',
   deleteEnabled: true,
-  allowSparseIndexes: false,
+  allowSparseManifests: false,
   authCacheTtlMs: 60_000,
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
@@ -51,7 +51,7 @@ const berthFileSchema = z
     realm: z.string().optional(),
     logLevel: z.enum(LOG_LEVELS).optional(),
     deleteEnabled: z.boolean().optional(),
-    allowSparseIndexes: z.boolean().optional(),
+    allowSparseManifests: z.boolean().optional(),
     authCacheTtl: duration.optional(),
     uploadPurgeAge: duration.optional(),
     uploadPurgeInterval: duration.optional(),
@@ -119,7 +119,7 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       realm: b.realm,
       logLevel: b.logLevel,
       deleteEnabled: b.deleteEnabled,
-      allowSparseIndexes: b.allowSparseIndexes,
+      allowSparseManifests: b.allowSparseManifests,
       authCacheTtlMs: b.authCacheTtl,
       uploadPurgeAgeMs: b.uploadPurgeAge,
       uploadPurgeIntervalMs: b.uploadPurgeInterval,

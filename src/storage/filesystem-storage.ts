@@ -40,8 +40,11 @@ import type {
 import { UploadArea } from './uploads.js';
 
 export interface FilesystemStorageOptions {
-  /** Accept indexes whose child manifests are not (yet) in the repository. */
-  readonly allowSparseIndexes?: boolean;
+  /**
+   * Accept manifests that name blobs or child manifests the repository lacks (a
+   * partial mirror of a multi-platform image keeps its index digest this way).
+   */
+  readonly allowSparseManifests?: boolean;
   /** Bytes of manifests kept in memory (content-addressed, so never stale). */
   readonly manifestCacheBytes?: number;
   /** How stale the in-memory repository list may get for writes by other processes. */
@@ -211,20 +214,19 @@ export class FilesystemStorage implements RegistryStorage {
     return { ok: true, digest: digest.value, manifest: parsed.manifest, tags: [...new Set(tags)] };
   }
 
-  /** References the repository cannot serve. Each one present is touched for online GC. */
+  /**
+   * References the repository cannot serve (none when sparse manifests are allowed).
+   * Each one present is touched, so an online GC that started earlier keeps it.
+   */
   private async missingReferences(repository: string, manifest: Manifest): Promise<string[]> {
     const missing: string[] = [];
     for (const { role, descriptor } of manifestReferences(manifest)) {
       const digest = parseDigest(descriptor.digest)!;
-      if (role === 'manifest') {
-        if (this.options.allowSparseIndexes) continue;
-        if (!(await this.revisionExists(repository, digest)) || !(await this.blobs.touch(digest))) missing.push(digest.value);
-        continue;
-      }
       if (role === 'layer' && isNonDistributableLayer(descriptor.mediaType)) continue;
-      if (!(await this.linkedLayer(repository, digest)) || !(await this.blobs.touch(digest))) missing.push(digest.value);
+      const linked = role === 'manifest' ? await this.revisionExists(repository, digest) : (await this.linkedLayer(repository, digest)) !== undefined;
+      if (!linked || !(await this.blobs.touch(digest))) missing.push(digest.value);
     }
-    return missing;
+    return this.options.allowSparseManifests ? [] : missing;
   }
 
   private async storeManifestBlob(repository: string, digest: Digest, bytes: Buffer): Promise<void> {

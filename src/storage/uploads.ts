@@ -86,7 +86,7 @@ export class UploadArea {
     await this.ensureHasher(repository, id, session);
     const before = session.offset;
     const handle = await this.fs.openForWrite(uploadDataPath(repository, id), false);
-    let bodyFailed = false;
+    let bodyFailed: boolean;
     try {
       bodyFailed = !(await writeBody(handle, session, body));
     } catch (error) {

@@ -103,7 +103,7 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   if (!listen) throw new CliError(`invalid listen address ${JSON.stringify(config.addr)}`, 'use host:port, [v6]:port or :port');
   await mkdir(config.dataDir, { recursive: true });
   const root = await realpath(config.dataDir);
-  const storage = new FilesystemStorage(root, { allowSparseIndexes: config.allowSparseIndexes });
+  const storage = new FilesystemStorage(root, { allowSparseManifests: config.allowSparseManifests });
   let authenticator: BasicAuthenticator | undefined;
   if (auth) {
     const file = config.htpasswd ?? (await ensureDefaultHtpasswd(root, log));
