@@ -1,0 +1,43 @@
+// Failures talking to a registry, with the OCI error code when the body had one.
+import type { ErrorBodyEntry } from '../oci/error-codes.js';
+
+export class RegistryRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly errors: readonly ErrorBodyEntry[] = [],
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+
+  /** The first OCI error code in the response body, if any. */
+  get code(): string | undefined {
+    return this.errors[0]?.code;
+  }
+}
+
+export class UnauthorizedError extends RegistryRequestError {}
+
+/** Parses `{"errors":[...]}`; anything else gives an empty list. */
+export function parseErrorBody(body: Buffer | undefined): ErrorBodyEntry[] {
+  if (!body || body.length === 0) return [];
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: unknown };
+    if (!Array.isArray(parsed.errors)) return [];
+    return parsed.errors.filter(
+      (e): e is ErrorBodyEntry => typeof e === 'object' && e !== null && typeof (e as ErrorBodyEntry).code === 'string',
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** One line a user can act on: status, code and message, never credentials. */
+export function describeFailure(status: number | undefined, errors: readonly ErrorBodyEntry[], url: string): string {
+  const where = new URL(url);
+  const target = `${where.host}${where.pathname}`;
+  const first = errors[0];
+  if (first) return `${first.code}: ${first.message} (${status ?? 'no status'} from ${target})`;
+  return `unexpected HTTP ${status ?? 'failure'} from ${target}`;
+}
