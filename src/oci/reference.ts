@@ -26,6 +26,9 @@ export function normaliseRegistryHost(host: string): string {
   return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB : lower;
 }
 
+/** host[:port] or [v6]:port, as docker's reference grammar allows for a domain. */
+const REGISTRY_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+
 /** True when the first path component names a registry rather than a namespace. */
 function isRegistryComponent(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
@@ -58,7 +61,9 @@ export function parseReference(text: string, options: { defaultTag?: boolean } =
   const components = rest.split('/');
   let registry = DOCKER_HUB;
   if (components.length > 1 && isRegistryComponent(components[0]!)) {
-    registry = normaliseRegistryHost(components.shift()!);
+    const host = components.shift()!;
+    if (!REGISTRY_HOST.test(host)) return { ok: false, reason: `invalid registry host ${JSON.stringify(host)} in reference ${JSON.stringify(text)}` };
+    registry = normaliseRegistryHost(host);
   }
   let repository = components.join('/');
   if (registry === DOCKER_HUB && components.length === 1) repository = `library/${repository}`;
