@@ -3,6 +3,7 @@
 // Berth unchanged. Pure: the composition root reads the file and the flags.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,6 +20,11 @@ export interface RegistryConfig {
   readonly uploadPurgeAgeMs: number;
   readonly uploadPurgeIntervalMs: number;
   readonly shutdownGraceMs: number;
+  readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
+  /** host:port of the /metrics, /livez, /readyz listener; undefined: off. */
+  readonly metricsAddr: string | undefined;
+  readonly limits: LimitSettings;
+  readonly timeouts: TimeoutSettings;
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -32,6 +38,10 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   uploadPurgeAgeMs: 168 * 3_600_000,
   uploadPurgeIntervalMs: 24 * 3_600_000,
   shutdownGraceMs: 30_000,
+  tls: undefined,
+  metricsAddr: undefined,
+  limits: DEFAULT_LIMITS,
+  timeouts: DEFAULT_TIMEOUTS,
 };
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -56,13 +66,31 @@ const berthFileSchema = z
     uploadPurgeAge: duration.optional(),
     uploadPurgeInterval: duration.optional(),
     shutdownGrace: duration.optional(),
+    tls: z.object({ cert: z.string(), key: z.string(), clientCa: z.string().optional() }).strict().optional(),
+    metricsAddr: z.string().optional(),
+    limits: z
+      .object({
+        maxUploadsPerClient: z.number().int().positive().optional(),
+        maxAuthFailures: z.number().int().positive().optional(),
+        authFailureWindow: duration.optional(),
+        authBlock: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    timeouts: z.object({ headers: duration.optional(), idle: duration.optional(), keepAlive: duration.optional() }).strict().optional(),
   })
   .strict();
 
 const distributionFileSchema = z.object({
   version: z.union([z.string(), z.number()]),
   log: z.object({ level: z.string().optional() }).optional(),
-  http: z.object({ addr: z.string().optional() }).optional(),
+  http: z
+    .object({
+      addr: z.string().optional(),
+      tls: z.object({ certificate: z.string().optional(), key: z.string().optional(), clientcas: z.array(z.string()).optional() }).optional(),
+      debug: z.object({ addr: z.string().optional(), prometheus: z.object({ enabled: z.boolean().optional() }).optional() }).optional(),
+    })
+    .optional(),
   storage: z
     .object({
       filesystem: z.object({ rootdirectory: z.string().optional() }).optional(),
@@ -93,10 +121,15 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       return { ok: false, reason: `log.level: unknown level ${JSON.stringify(level)}` };
     }
     const addr = d.http?.addr;
+    const tls = d.http?.tls;
+    if (tls && (tls.certificate === undefined) !== (tls.key === undefined)) return { ok: false, reason: 'http.tls needs both certificate and key' };
+    const debugAddr = d.http?.debug?.prometheus?.enabled ? d.http.debug.addr : undefined;
     return {
       ok: true,
       values: dropUndefined({
-        addr: addr?.startsWith(':') ? `0.0.0.0${addr}` : addr,
+        addr: allInterfaces(addr),
+        tls: tls?.certificate && tls.key ? { cert: tls.certificate, key: tls.key, clientCa: tls.clientcas?.[0] } : undefined,
+        metricsAddr: allInterfaces(debugAddr),
         dataDir: d.storage?.filesystem?.rootdirectory,
         deleteEnabled: d.storage?.delete?.enabled,
         uploadPurgeAgeMs: d.storage?.maintenance?.uploadpurging?.age,
@@ -124,8 +157,29 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       uploadPurgeAgeMs: b.uploadPurgeAge,
       uploadPurgeIntervalMs: b.uploadPurgeInterval,
       shutdownGraceMs: b.shutdownGrace,
+      tls: b.tls ? { cert: b.tls.cert, key: b.tls.key, clientCa: b.tls.clientCa } : undefined,
+      metricsAddr: b.metricsAddr,
+      limits: b.limits
+        ? {
+            ...DEFAULT_LIMITS,
+            ...dropUndefined({
+              maxUploadsPerClient: b.limits.maxUploadsPerClient,
+              maxAuthFailures: b.limits.maxAuthFailures,
+              authFailureWindowMs: b.limits.authFailureWindow,
+              authBlockMs: b.limits.authBlock,
+            }),
+          }
+        : undefined,
+      timeouts: b.timeouts
+        ? { ...DEFAULT_TIMEOUTS, ...dropUndefined({ headersTimeoutMs: b.timeouts.headers, idleTimeoutMs: b.timeouts.idle, keepAliveTimeoutMs: b.timeouts.keepAlive }) }
+        : undefined,
     }),
   };
+}
+
+/** registry:2 writes `:5000` for all interfaces. */
+function allInterfaces(addr: string | undefined): string | undefined {
+  return addr?.startsWith(':') ? `0.0.0.0${addr}` : addr;
 }
 
 function formatIssue(error: z.ZodError): string {

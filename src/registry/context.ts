@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import type { RegistryMetrics } from './metrics.js';
 
 export interface RegistrySettings {
   /** Manifests larger than this are refused with 413. */
@@ -22,4 +23,5 @@ export interface RequestContext {
   readonly storage: FilesystemStorage;
   readonly settings: RegistrySettings;
   readonly log: Logger;
+  readonly metrics: RegistryMetrics;
 }

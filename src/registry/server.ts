@@ -1,9 +1,13 @@
-// The registry HTTP server: one pass per request through auth, routing and a handler,
-// with OCI error bodies for every failure and one JSON access-log line per request.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The registry HTTP(S) server: one pass per request through limits, auth, routing and a
+// handler, with OCI error bodies for every failure, metrics, health endpoints and one
+// JSON access-log line per request.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { SymlinkRefusedError } from '../storage/fs-root.js';
+import { readGcStatus } from '../storage/gc-status.js';
 import type { FilesystemStorage } from '../storage/filesystem-storage.js';
 import type { BasicAuthenticator } from './auth/basic-auth.js';
 import type { RegistrySettings, RequestContext } from './context.js';
@@ -14,8 +18,18 @@ import { handleCatalog, handleTags } from './handlers/listing.js';
 import { handleManifestDelete, handleManifestGet, handleManifestPut } from './handlers/manifests.js';
 import { handleReferrers } from './handlers/referrers.js';
 import { handleUploadDelete, handleUploadGet, handleUploadPatch, handleUploadPut, handleUploadStart } from './handlers/uploads.js';
-import { API_VERSION_HEADER, sendRegistryError } from './http-util.js';
+import { HealthCheck } from './health.js';
+import { API_VERSION_HEADER, hasBody, sendRegistryError } from './http-util.js';
+import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
+import { RegistryMetrics } from './metrics.js';
 import { ALLOWED_METHODS, route, type Endpoint } from './router.js';
+
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  readonly clientCa?: Buffer;
+}
 
 export interface RegistryServerOptions {
   readonly storage: FilesystemStorage;
@@ -23,17 +37,10 @@ export interface RegistryServerOptions {
   readonly authenticator?: BasicAuthenticator;
   readonly realm?: string;
   readonly settings?: Partial<RegistrySettings>;
-  /** Called once per finished request, for metrics. */
-  readonly onRequestDone?: (info: RequestInfo) => void;
-}
-
-export interface RequestInfo {
-  readonly method: string;
-  readonly endpoint: string;
-  readonly status: number;
-  readonly durationMs: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
+  readonly limits?: Partial<LimitSettings>;
+  readonly timeouts?: Partial<TimeoutSettings>;
+  readonly tls?: TlsMaterial;
+  readonly metrics?: RegistryMetrics;
 }
 
 export const DEFAULT_SETTINGS: RegistrySettings = {
@@ -76,22 +83,54 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
   return mark < 0 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, mark), query: new URLSearchParams(url.slice(mark + 1)) };
 }
 
+/** Requests that carry blob bytes, counted against the per-client upload limit. */
+function isUpload(kind: Endpoint['kind'], method: string, req: IncomingMessage): boolean {
+  return (kind === 'upload' || kind === 'upload-start') && method !== 'GET' && method !== 'DELETE' && hasBody(req);
+}
+
 export class RegistryServer {
   readonly server: Server;
+  readonly metrics: RegistryMetrics;
+  readonly health: HealthCheck;
   private readonly settings: RegistrySettings;
   private readonly sockets = new Set<Socket>();
+  private readonly uploads: UploadLimiter;
+  private readonly authFailures: AuthFailureLimiter;
 
   constructor(private readonly options: RegistryServerOptions) {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 20_000, keepAliveTimeout: 30_000 }, (req, res) => {
-      void this.handle(req, res);
-    });
-    // A connection that sends nothing for two minutes is dropped (slow or dead clients).
-    this.server.setTimeout(120_000, (socket) => socket.destroy());
-    this.server.on('connection', (socket) => {
+    this.metrics = options.metrics ?? new RegistryMetrics(() => readGcStatus(options.storage.fs));
+    this.health = new HealthCheck(options.storage);
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.uploads = new UploadLimiter(limits.maxUploadsPerClient);
+    this.authFailures = new AuthFailureLimiter(limits);
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    const serverOptions = {
+      requestTimeout: 0, // uploads may take as long as they keep sending
+      headersTimeout: timeouts.headersTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      // How often Node checks the header timeout; the default 30 s would let slow
+      // clients hold sockets far beyond headersTimeout.
+      connectionsCheckingInterval: Math.max(250, Math.min(5000, Math.floor(timeouts.headersTimeoutMs / 4))),
+    };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    this.server = options.tls
+      ? createHttpsServer({ ...serverOptions, ...tlsOptions(options.tls) }, handler)
+      : createHttpServer(serverOptions, handler);
+    this.server.setTimeout(timeouts.idleTimeoutMs, (socket) => socket.destroy());
+    this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
+    this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      this.options.logger.debug({ err: error.message, remote: socket.remoteAddress }, 'TLS handshake failed');
+    });
+  }
+
+  /** Swaps certificates (SIGHUP) without dropping connections. */
+  reloadTls(material: TlsMaterial): void {
+    if (!('setSecureContext' in this.server)) throw new Error('this server was started without TLS');
+    (this.server as unknown as { setSecureContext(options: object): void }).setSecureContext(tlsOptions(material));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -99,38 +138,32 @@ export class RegistryServer {
     const method = req.method ?? 'GET';
     const { path, query } = splitUrl(req.url ?? '/');
     const log = this.options.logger;
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    const bytesReadBefore = req.socket.bytesRead;
+    const bytesWrittenBefore = req.socket.bytesWritten;
     let user: string | undefined;
-    let endpointKind = 'unknown';
+    let endpointKind = 'other';
+    let releaseUpload: (() => void) | undefined;
     res.setHeader(API_VERSION_HEADER, 'registry/2.0');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.once('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const info: RequestInfo = {
-        method,
-        endpoint: endpointKind,
-        status: res.statusCode,
-        durationMs,
-        bytesIn: req.socket.bytesRead,
-        bytesOut: req.socket.bytesWritten,
-      };
-      this.options.onRequestDone?.(info);
-      log.info(
-        { method, path, status: res.statusCode, ms: Math.round(durationMs * 10) / 10, remote: req.socket.remoteAddress, user, length: res.getHeader('content-length') },
-        'request',
-      );
+    res.once('close', () => {
+      releaseUpload?.();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.writableFinished ? res.statusCode : 499;
+      this.metrics.requests.inc({ endpoint: endpointKind, method, status: String(status) });
+      this.metrics.duration.observe({ endpoint: endpointKind, method }, seconds);
+      this.metrics.bytesIn.inc(Math.max(0, req.socket.bytesRead - bytesReadBefore));
+      this.metrics.bytesOut.inc(Math.max(0, req.socket.bytesWritten - bytesWrittenBefore));
+      log.info({ method, path, status, ms: Math.round(seconds * 10_000) / 10, remote, user, length: res.getHeader('content-length') }, 'request');
     });
     try {
-      if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', 'not found', { path }, 404);
-      if (this.options.authenticator) {
-        const auth = await this.options.authenticator.authenticate(req.headers.authorization);
-        if (!auth.ok) {
-          if (auth.reason === 'rejected') log.warn({ remote: req.socket.remoteAddress, path }, 'authentication failed');
-          throw new RegistryError('UNAUTHORIZED', undefined, null, 401, {
-            'WWW-Authenticate': `Basic realm="${this.options.realm ?? 'Registry Realm'}"`,
-          });
-        }
-        user = auth.user;
+      if (path === '/livez' || path === '/readyz') {
+        endpointKind = 'health';
+        await this.health.respond(path, res);
+        return;
       }
+      if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', 'not found', { path }, 404);
+      if (this.options.authenticator) user = await this.authenticate(req, remote, path);
       const routed = route(path);
       if (!routed.ok) {
         if (routed.reason === 'name-invalid') throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: routed.name });
@@ -142,11 +175,44 @@ export class RegistryServer {
           Allow: ALLOWED_METHODS[routed.endpoint.kind].join(', '),
         });
       }
-      const ctx: RequestContext = { req, res, method, path, query, storage: this.options.storage, settings: this.settings, log };
+      if (isUpload(routed.endpoint.kind, method, req)) {
+        releaseUpload = this.uploads.acquire(remote);
+        if (!releaseUpload) {
+          this.metrics.throttled.inc({ reason: 'uploads' });
+          throw new RegistryError('TOOMANYREQUESTS', 'too many concurrent uploads from this client', null, 429, { 'Retry-After': '1' });
+        }
+        this.metrics.uploadsInFlight.inc();
+        res.once('close', () => this.metrics.uploadsInFlight.dec());
+      }
+      const ctx: RequestContext = { req, res, method, path, query, storage: this.options.storage, settings: this.settings, log, metrics: this.metrics };
       await dispatch(ctx, routed.endpoint);
     } catch (error) {
       this.fail(req, res, method, error);
     }
+  }
+
+  /** The authenticated user; throws 401 (or 429 for an address that keeps failing). */
+  private async authenticate(req: IncomingMessage, remote: string, path: string): Promise<string> {
+    const authenticator = this.options.authenticator!;
+    const blockedMs = this.authFailures.blockedFor(remote);
+    // A blocked address may still use credentials verified before (cache hits cost no
+    // bcrypt); anything that would need a fresh check is refused until the block ends.
+    const result = await authenticator.authenticate(req.headers.authorization, { allowVerify: blockedMs === 0 });
+    if (result.ok) return result.user;
+    if (result.reason === 'needs-verify') {
+      this.metrics.throttled.inc({ reason: 'auth-failures' });
+      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins from this address; try again later', null, 429, {
+        'Retry-After': String(Math.ceil(blockedMs / 1000)),
+      });
+    }
+    if (result.reason === 'rejected') {
+      this.metrics.authFailures.inc();
+      if (this.authFailures.recordFailure(remote)) log(this.options.logger, remote, path);
+      else this.options.logger.warn({ remote, path }, 'authentication failed');
+    }
+    throw new RegistryError('UNAUTHORIZED', undefined, null, 401, {
+      'WWW-Authenticate': `Basic realm="${this.options.realm ?? 'Registry Realm'}"`,
+    });
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, method: string, error: unknown): void {
@@ -154,12 +220,17 @@ export class RegistryServer {
     if (error instanceof RegistryError) registryError = error;
     else if (error instanceof SymlinkRefusedError) {
       this.options.logger.error({ path: error.relativePath }, 'refused a symlink inside the data directory');
+      this.metrics.storageErrors.inc({ code: 'ESYMLINK' });
       registryError = new RegistryError('NOT_FOUND', 'not found', null, 404);
     } else {
-      const code = (error as NodeJS.ErrnoException).code;
-      this.options.logger.error({ err: error, method, path: splitUrl(req.url ?? '/').path }, 'storage failure');
-      const message = code === 'ENOSPC' ? 'storage is full' : code === 'EDQUOT' ? 'storage quota exceeded' : 'internal storage error';
-      registryError = new RegistryError('UNKNOWN', message, null, code === 'ENOSPC' || code === 'EDQUOT' ? 507 : 500);
+      const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+      const full = code === 'ENOSPC' || code === 'EDQUOT';
+      this.metrics.storageErrors.inc({ code });
+      this.options.logger.error(
+        { err: error, code, method, path: splitUrl(req.url ?? '/').path },
+        full ? 'storage is full: the write was refused and nothing was committed' : 'storage failure',
+      );
+      registryError = new RegistryError('UNKNOWN', full ? 'storage is full' : 'internal storage error', null, full ? 507 : 500);
     }
     if (res.headersSent) {
       res.destroy();
@@ -185,6 +256,7 @@ export class RegistryServer {
 
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes. */
   async close(graceMs = 30_000): Promise<void> {
+    this.health.shuttingDown = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Keep-alive connections go idle as their last request ends; close them as they do.
     const sweeper = setInterval(() => this.server.closeIdleConnections(), 100);
@@ -200,5 +272,17 @@ export class RegistryServer {
       clearTimeout(timer);
     }
   }
+}
+
+function log(logger: Logger, remote: string, path: string): void {
+  logger.warn({ remote, path }, 'too many failed logins: answering 429 to this address for a while');
+}
+
+function tlsOptions(material: TlsMaterial): Record<string, unknown> {
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(material.clientCa ? { ca: material.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+  };
 }
 

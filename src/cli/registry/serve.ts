@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
 import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, readRegistryConfigDocument, type LogLevel, type RegistryConfig } from '../../registry/config.js';
-import { RegistryServer } from '../../registry/server.js';
+import { MetricsServer } from '../../registry/metrics-server.js';
+import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
 import { FilesystemStorage } from '../../storage/filesystem-storage.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
@@ -25,6 +26,10 @@ interface ServeFlags {
   htpasswd?: string;
   config?: string;
   logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  metricsAddr?: string;
 }
 
 export function defaultDataDir(): string {
@@ -55,10 +60,15 @@ async function loadConfig(flags: ServeFlags): Promise<RegistryConfig> {
   if (flags.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) {
     throw new CliError(`unknown log level ${JSON.stringify(flags.logLevel)}`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together');
+  const tls = flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey, clientCa: flags.tlsClientCa ?? fromFile.tls?.clientCa } : fromFile.tls;
+  if (flags.tlsClientCa && !tls) throw new CliError('--tls-client-ca needs --tls-cert and --tls-key');
   return {
     ...REGISTRY_DEFAULTS,
     dataDir: defaultDataDir(),
     ...fromFile,
+    tls,
+    ...(flags.metricsAddr !== undefined ? { metricsAddr: flags.metricsAddr } : {}),
     ...(flags.addr !== undefined ? { addr: flags.addr } : {}),
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     ...(flags.htpasswd !== undefined ? { htpasswd: flags.htpasswd } : {}),
@@ -88,7 +98,25 @@ export interface RunningRegistry {
   readonly server: RegistryServer;
   readonly storage: FilesystemStorage;
   readonly address: { host: string; port: number };
+  readonly metricsAddress: { host: string; port: number } | undefined;
+  /** Re-reads the TLS certificate and key (SIGHUP). */
+  reloadTls(): Promise<void>;
   stop(): Promise<void>;
+}
+
+async function readTlsMaterial(tls: NonNullable<RegistryConfig['tls']>): Promise<TlsMaterial> {
+  const read = async (file: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new CliError(`cannot read TLS ${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    cert: await read(tls.cert, 'certificate'),
+    key: await read(tls.key, 'key'),
+    ...(tls.clientCa ? { clientCa: await read(tls.clientCa, 'client CA') } : {}),
+  };
 }
 
 export interface StartOptions {
@@ -118,14 +146,26 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   } else {
     log.warn('authentication is off: anyone who can reach this port can push and delete');
   }
+  const metricsListen = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
+  if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
   const server = new RegistryServer({
     storage,
     logger: log,
     ...(authenticator ? { authenticator } : {}),
     realm: config.realm,
     settings: { deleteEnabled: config.deleteEnabled },
+    limits: config.limits,
+    timeouts: config.timeouts,
+    ...(config.tls ? { tls: await readTlsMaterial(config.tls) } : {}),
   });
   const address = await server.listen(listen.port, listen.host);
+  let metricsServer: MetricsServer | undefined;
+  let metricsAddress: { host: string; port: number } | undefined;
+  if (metricsListen) {
+    metricsServer = new MetricsServer(server.metrics, server.health);
+    metricsAddress = await metricsServer.listen(metricsListen.port, metricsListen.host);
+    log.info({ addr: `${metricsAddress.host}:${metricsAddress.port}` }, 'metrics and health listening');
+  }
   const purge = async (): Promise<void> => {
     try {
       const report = await storage.purgeUploads(config.uploadPurgeAgeMs);
@@ -141,9 +181,15 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
     server,
     storage,
     address,
+    metricsAddress,
+    async reloadTls() {
+      if (!config.tls) return;
+      server.reloadTls(await readTlsMaterial(config.tls));
+      log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
+    },
     async stop() {
       clearInterval(purgeTimer);
-      await server.close(config.shutdownGraceMs);
+      await Promise.all([server.close(config.shutdownGraceMs), metricsServer?.close()]);
     },
   };
 }
@@ -172,6 +218,9 @@ export function stopOnSignals(running: RunningRegistry, log: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    running.reloadTls().catch((error: unknown) => log.error({ err: error }, 'TLS reload failed; keeping the old certificate'));
+  });
 }
 
 function isLoopback(host: string): boolean {
@@ -187,6 +236,10 @@ export function registerServe(registry: Command): void {
     .option('--htpasswd <file>', 'bcrypt htpasswd file (default: <data-dir>/htpasswd, created for admin/passw0rd)')
     .option('--config <file>', 'YAML config: Berth keys or a registry:2 config.yml; flags win')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`)
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (reloaded on SIGHUP)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)')
+    .option('--metrics-addr <host:port>', 'serve /metrics, /livez and /readyz on this separate address')
     .addHelpText(
       'after',
       `
@@ -199,7 +252,7 @@ Examples:
       const config = await loadConfig(flags);
       const log = createLogger(config.logLevel, 'berth-registry');
       const running = await startRegistry({ config, log, auth: true });
-      if (!isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address');
+      if (!config.tls && !isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address: credentials and images cross the network unencrypted');
       log.info({ addr: `${running.address.host}:${running.address.port}`, dataDir: config.dataDir }, 'registry listening');
       stopOnSignals(running, log);
     });

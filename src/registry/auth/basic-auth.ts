@@ -9,7 +9,9 @@ import type { HtpasswdFile } from './htpasswd.js';
 
 export type AuthResult =
   | { readonly ok: true; readonly user: string; readonly cached: boolean }
-  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'rejected' };
+  | { readonly ok: false; readonly reason: 'missing' | 'malformed' | 'rejected' }
+  /** The credentials are not cached and a fresh bcrypt check was not allowed. */
+  | { readonly ok: false; readonly reason: 'needs-verify' };
 
 export interface BasicAuthOptions {
   readonly cacheTtlMs?: number;
@@ -48,7 +50,7 @@ export class BasicAuthenticator {
     this.cache = new LRUCache({ max: options.cacheSize ?? 10_000, ttl: options.cacheTtlMs ?? 60_000 });
   }
 
-  async authenticate(header: string | undefined): Promise<AuthResult> {
+  async authenticate(header: string | undefined, options: { allowVerify?: boolean } = {}): Promise<AuthResult> {
     const decoded = decodeBasicHeader(header);
     if (decoded === 'missing' || decoded === 'malformed') return { ok: false, reason: decoded };
     const mac = createHmac('sha256', this.key).update(header!).digest();
@@ -59,6 +61,7 @@ export class BasicAuthenticator {
     if (hit && hit.generation === this.htpasswd.generation && timingSafeEqual(hit.mac, mac) && hash !== undefined) {
       return { ok: true, user: hit.user, cached: true };
     }
+    if (options.allowVerify === false) return { ok: false, reason: 'needs-verify' };
     const matches = await bcrypt.compare(decoded.password, normaliseBcryptPrefix(hash ?? DUMMY_HASH));
     if (!matches || hash === undefined) return { ok: false, reason: 'rejected' };
     this.cache.set(cacheKey, { user: decoded.user, generation: this.htpasswd.generation, mac });

@@ -14,7 +14,9 @@ export function requireDigest(text: string | null | undefined): Digest {
 
 export async function handleBlobGet(ctx: RequestContext, name: string, digestText: string): Promise<void> {
   const digest = requireDigest(digestText);
-  const info = await ctx.storage.statBlob(name, digest);
+  // HEAD is how pushers check for a blob before skipping its upload: touch it, so an
+  // online GC keeps it until their manifest arrives (see storage/gc.ts).
+  const info = await ctx.storage.statBlob(name, digest, { touch: ctx.method === 'HEAD' });
   if (!info) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
   const range = parseRangeHeader(ctx.req.headers.range, info.size);
   if (range.kind === 'unsatisfiable') {

@@ -75,15 +75,20 @@ export async function handleUploadStart(ctx: RequestContext, name: string): Prom
   if (single !== null) {
     const digest = requireDigest(single);
     const status = await ctx.storage.startUpload(name);
+    ctx.metrics.uploadSessions.inc({ outcome: 'started' });
     const result = await ctx.storage.finishUpload(name, status.id, digest, ctx.req, chunkOptions(ctx));
     if (!result.ok) {
       await ctx.storage.cancelUpload(name, status.id);
+      ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
       throw failure(name, status.id, result);
     }
+    ctx.metrics.uploadSessions.inc({ outcome: 'completed' });
     sendBlobCreated(ctx, name, result.blob.digest);
     return;
   }
-  sendUploadStatus(ctx, name, await ctx.storage.startUpload(name), 202);
+  const session = await ctx.storage.startUpload(name);
+  ctx.metrics.uploadSessions.inc({ outcome: 'started' });
+  sendUploadStatus(ctx, name, session, 202);
 }
 
 export async function handleUploadPatch(ctx: RequestContext, name: string, id: string): Promise<void> {
@@ -96,7 +101,11 @@ export async function handleUploadPut(ctx: RequestContext, name: string, id: str
   const digest = requireDigest(ctx.query.get('digest'));
   const body = hasBody(ctx.req) ? ctx.req : undefined;
   const result = await ctx.storage.finishUpload(name, id, digest, body, body ? chunkOptions(ctx) : {});
-  if (!result.ok) throw failure(name, id, result);
+  if (!result.ok) {
+    if (result.reason === 'digest-mismatch') ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
+    throw failure(name, id, result);
+  }
+  ctx.metrics.uploadSessions.inc({ outcome: 'completed' });
   ctx.log.info({ repository: name, digest: result.blob.digest, size: result.blob.size }, 'blob pushed');
   sendBlobCreated(ctx, name, result.blob.digest);
 }
@@ -109,5 +118,6 @@ export async function handleUploadGet(ctx: RequestContext, name: string, id: str
 
 export async function handleUploadDelete(ctx: RequestContext, name: string, id: string): Promise<void> {
   if (!(await ctx.storage.cancelUpload(name, id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
+  ctx.metrics.uploadSessions.inc({ outcome: 'cancelled' });
   sendEmpty(ctx.res, 204);
 }

@@ -1,0 +1,47 @@
+// The optional operations listener (`--metrics-addr`): Prometheus `/metrics`, plus
+// `/livez` and `/readyz`, kept off the registry port like registry:2's debug server.
+import { createServer, type Server } from 'node:http';
+import type { HealthCheck } from './health.js';
+import type { RegistryMetrics } from './metrics.js';
+
+export class MetricsServer {
+  readonly server: Server;
+
+  constructor(metrics: RegistryMetrics, health: HealthCheck) {
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+          () => res.writeHead(500).end('metrics unavailable\n'),
+        );
+        return;
+      }
+      if (path === '/livez' || path === '/readyz') {
+        void health.respond(path, res);
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    });
+  }
+
+  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('metrics server has no TCP address');
+    return { host: address.address, port: address.port };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
