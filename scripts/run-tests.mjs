@@ -2,7 +2,7 @@
 // glob support in `--test`, and a bare directory would also run the support modules.
 // Usage: node scripts/run-tests.mjs [unit|e2e|all] [--concurrency N] [extra node --test args]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -26,6 +26,9 @@ if (selected.length === 0) {
   console.error(`no test files found under ${roots.join(', ')} (did the build run?)`);
   process.exit(1);
 }
+// A full run starts with an empty log directory: the secrets-hygiene test (last)
+// reads every log this run produced.
+if (suite === 'all' && !filter) rmSync(process.env.BERTH_TEST_LOG_DIR ?? '.test-logs', { recursive: true, force: true });
 // e2e files drive shared daemons and heavy peers: one file at a time keeps CI honest.
 const concurrency = suite === 'unit' ? '4' : '1';
 const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...args, ...selected], { stdio: 'inherit' });

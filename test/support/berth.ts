@@ -10,6 +10,7 @@ import { BERTH_BIN } from './tools.js';
 import { freePort, basicAuth } from './net.js';
 import { startProcess, stopProcess, waitFor } from './process.js';
 import { scratchDir } from './tmp.js';
+import { testLogPath } from './logs.js';
 
 export const TEST_USER = 'admin';
 export const TEST_PASSWORD = 'passw0rd';
@@ -38,7 +39,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<TestRegist
   const work = await scratchDir('berth-reg-');
   const dataDir = options.dataDir ?? path.join(work, 'data');
   await mkdir(dataDir, { recursive: true });
-  const logFile = path.join(work, 'berth.log');
+  const logFile = testLogPath('berth-registry');
   const log = pino({ level: 'debug', formatters: { level: (label) => ({ level: label }) } }, pino.destination({ dest: logFile, sync: true }));
   const auth = options.auth ?? true;
   const config: RegistryConfig = {
@@ -69,7 +70,7 @@ export async function startBerthProcess(args: readonly string[], options: { port
   const work = await scratchDir('berth-proc-');
   const dataDir = options.dataDir ?? path.join(work, 'data');
   const port = options.port ?? (await freePort());
-  const logFile = path.join(work, 'berth.log');
+  const logFile = testLogPath('berth-registry-process');
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
   const child = startProcess(process.execPath, [BERTH_BIN, 'registry', 'serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {

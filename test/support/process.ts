@@ -2,6 +2,8 @@
 // when the test file ends, never by name.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { recordCliOutput } from './logs.js';
+import { BERTH_BIN } from './tools.js';
 
 const started = new Set<ChildProcess>();
 
@@ -33,6 +35,7 @@ export async function run(command: string, args: readonly string[], options: Run
   try {
     const [code] = (await once(child, 'close')) as [number | null];
     const result = { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+    if (args[0] === BERTH_BIN) recordCliOutput(args.slice(1), result.stdout, result.stderr);
     if (code !== 0 && !allowFailure) {
       throw new Error(`${command} ${args.join(' ')} exited with ${code}\nstdout: ${result.stdout.slice(-4000)}\nstderr: ${result.stderr.slice(-4000)}`);
     }
