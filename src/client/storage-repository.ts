@@ -37,7 +37,7 @@ export class StorageRepository implements ContentReader, ContentWriter {
   async writeBlob(descriptor: ContentDescriptor, open: () => Promise<Readable>): Promise<BlobWriteOutcome> {
     const digest = parseDigest(descriptor.digest);
     if (!digest) throw new Error(`invalid digest ${descriptor.digest}`);
-    if (await this.storage.statBlob(this.repository, digest)) return 'exists';
+    if (await this.storage.statBlob(this.repository, digest, { touch: true })) return 'exists';
     if (await this.storage.mountBlob(this.repository, digest)) return 'mounted';
     const session = await this.storage.startUpload(this.repository);
     const result = await this.storage.finishUpload(this.repository, session.id, digest, await open(), { length: descriptor.size });

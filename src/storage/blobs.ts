@@ -35,6 +35,10 @@ export class BlobArea {
    */
   async adopt(sourcePath: string, digest: Digest): Promise<boolean> {
     if (await this.touch(digest)) return false;
+    // The upload's bytes keep the mtime of their last write, which may be older than an
+    // online GC's grace period (a client that paused before its final PUT). Touch them
+    // first, so the blob appears already fresh and a running GC cannot take it.
+    await this.fs.touch(sourcePath);
     await this.fs.rename(sourcePath, blobDataPath(digest));
     return true;
   }

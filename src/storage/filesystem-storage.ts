@@ -82,9 +82,15 @@ export class FilesystemStorage implements RegistryStorage {
     return readLink(this.fs, `${layerLinkDirectory(repository, digest)}/link`);
   }
 
-  async statBlob(repository: string, digest: Digest): Promise<BlobInfo | undefined> {
+  /**
+   * The blob as the repository links it. With `touch`, the blob is also marked as in use
+   * now: a pusher that learns "this blob exists" (HEAD) and later PUTs a manifest naming
+   * it relies on it surviving an online GC in between, which only the touch guarantees.
+   */
+  async statBlob(repository: string, digest: Digest, options: { touch?: boolean } = {}): Promise<BlobInfo | undefined> {
     const linked = await this.linkedLayer(repository, digest);
     if (!linked) return undefined;
+    if (options.touch && !(await this.blobs.touch(linked))) return undefined;
     const size = await this.blobs.size(linked);
     return size === undefined ? undefined : { digest: linked.value, size };
   }
@@ -216,15 +222,19 @@ export class FilesystemStorage implements RegistryStorage {
 
   /**
    * References the repository cannot serve (none when sparse manifests are allowed).
-   * Each one present is touched, so an online GC that started earlier keeps it.
+   * Each one present is touched, so an online GC that started earlier keeps it. The
+   * touch comes BEFORE the link check: GC moves a revision link away and then looks
+   * at the manifest blob's mtime, so either it sees our touch and puts the link back,
+   * or our check runs after the move and fails cleanly (see storage/gc.ts).
    */
   private async missingReferences(repository: string, manifest: Manifest): Promise<string[]> {
     const missing: string[] = [];
     for (const { role, descriptor } of manifestReferences(manifest)) {
       const digest = parseDigest(descriptor.digest)!;
       if (role === 'layer' && isNonDistributableLayer(descriptor.mediaType)) continue;
+      const present = await this.blobs.touch(digest);
       const linked = role === 'manifest' ? await this.revisionExists(repository, digest) : (await this.linkedLayer(repository, digest)) !== undefined;
-      if (!linked || !(await this.blobs.touch(digest))) missing.push(digest.value);
+      if (!present || !linked) missing.push(digest.value);
     }
     return this.options.allowSparseManifests ? [] : missing;
   }

@@ -143,6 +143,30 @@ export class FsRoot {
     await this.syncDirectory(dir);
   }
 
+  /**
+   * Creates a file that must not exist yet (O_EXCL), written and synced: a lock file.
+   * false when it already exists.
+   */
+  async createExclusive(relativePath: string, data: string): Promise<boolean> {
+    const dir = path.posix.dirname(relativePath);
+    await this.mkdirp(dir);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.absolute(relativePath), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await this.syncDirectory(dir);
+    return true;
+  }
+
   /** Atomic rename inside the data dir, then fsync of the target's directory. */
   async rename(fromRelative: string, toRelative: string): Promise<void> {
     const targetDir = path.posix.dirname(toRelative);

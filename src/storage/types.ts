@@ -67,7 +67,8 @@ export interface RepositoryPage {
 }
 
 export interface RegistryStorage {
-  statBlob(repository: string, digest: Digest): Promise<BlobInfo | undefined>;
+  /** `touch`: also mark the blob as in use now (a pusher's existence check; see gc.ts). */
+  statBlob(repository: string, digest: Digest, options?: { touch?: boolean }): Promise<BlobInfo | undefined>;
   openBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined>;
   unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
   /** Links an existing blob into `repository`; from `fromRepository` when given, else from anywhere. */
