@@ -94,6 +94,7 @@ export class RegistryServer {
   readonly health: HealthCheck;
   private readonly settings: RegistrySettings;
   private readonly sockets = new Set<Socket>();
+  private readonly socketBytes = new WeakMap<Socket, { read: number; written: number }>();
   private readonly uploads: UploadLimiter;
   private readonly authFailures: AuthFailureLimiter;
 
@@ -139,8 +140,6 @@ export class RegistryServer {
     const { path, query } = splitUrl(req.url ?? '/');
     const log = this.options.logger;
     const remote = req.socket.remoteAddress ?? 'unknown';
-    const bytesReadBefore = req.socket.bytesRead;
-    const bytesWrittenBefore = req.socket.bytesWritten;
     let user: string | undefined;
     let endpointKind = 'other';
     let releaseUpload: (() => void) | undefined;
@@ -152,8 +151,7 @@ export class RegistryServer {
       const status = res.writableFinished ? res.statusCode : 499;
       this.metrics.requests.inc({ endpoint: endpointKind, method, status: String(status) });
       this.metrics.duration.observe({ endpoint: endpointKind, method }, seconds);
-      this.metrics.bytesIn.inc(Math.max(0, req.socket.bytesRead - bytesReadBefore));
-      this.metrics.bytesOut.inc(Math.max(0, req.socket.bytesWritten - bytesWrittenBefore));
+      this.countSocketBytes(req.socket);
       log.info({ method, path, status, ms: Math.round(seconds * 10_000) / 10, remote, user, length: res.getHeader('content-length') }, 'request');
     });
     try {
@@ -189,6 +187,17 @@ export class RegistryServer {
     } catch (error) {
       this.fail(req, res, method, error);
     }
+  }
+
+  /**
+   * Adds what the socket moved since it was last counted. A request's headers may
+   * arrive before the handler runs, so per-request deltas would miss them.
+   */
+  private countSocketBytes(socket: Socket): void {
+    const last = this.socketBytes.get(socket) ?? { read: 0, written: 0 };
+    this.metrics.bytesIn.inc(Math.max(0, socket.bytesRead - last.read));
+    this.metrics.bytesOut.inc(Math.max(0, socket.bytesWritten - last.written));
+    this.socketBytes.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
   }
 
   /** The authenticated user; throws 401 (or 429 for an address that keeps failing). */
