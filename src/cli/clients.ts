@@ -1,5 +1,6 @@
 // Registry clients for CLI commands, from the shared connection flags.
 import { readFileSync } from 'node:fs';
+import { resolveEndpoint } from '../client/endpoint.js';
 import { RegistryClient } from '../client/registry-client.js';
 import { credentialSource } from './credentials.js';
 import { BERTH_VERSION } from './version.js';
@@ -13,6 +14,8 @@ export interface ConnectionFlags {
   readonly caFile?: string;
   readonly authfile?: string;
   readonly timeout?: number;
+  /** Attempts for retryable failures (1 = fail fast, for health checks and probes). */
+  readonly attempts?: number;
 }
 
 export function createClient(registry: string, flags: ConnectionFlags = {}, credentials?: Credentials): RegistryClient {
@@ -28,8 +31,11 @@ export function createClient(registry: string, flags: ConnectionFlags = {}, cred
     registry,
     plainHttp: flags.plainHttp ?? flags.insecure ?? false,
     tls: { ...(ca ? { ca } : {}), ...(flags.insecure ? { insecureSkipVerify: true } : {}) },
-    credentials: credentials ? () => credentials : credentialSource(registry, flags.authfile),
+    // Credentials are stored under the registry's name, never under a URL form
+    // (`http://host:5000` must find the entry for `host:5000`).
+    credentials: credentials ? () => credentials : credentialSource(resolveEndpoint(registry).name, flags.authfile),
     userAgent: `berth/${BERTH_VERSION}`,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+    ...(flags.attempts !== undefined ? { attempts: flags.attempts } : {}),
   });
 }
