@@ -139,7 +139,11 @@ export class RegistryServer {
     const method = req.method ?? 'GET';
     const { path, query } = splitUrl(req.url ?? '/');
     const log = this.options.logger;
-    const remote = req.socket.remoteAddress ?? 'unknown';
+    // Node sets req.socket to null once a request is destroyed (a body refused midway,
+    // such as an oversized chunked manifest), before the response's 'close' handler
+    // below runs; it keeps its own reference.
+    const socket = req.socket;
+    const remote = socket.remoteAddress ?? 'unknown';
     let user: string | undefined;
     let endpointKind = 'other';
     let releaseUpload: (() => void) | undefined;
@@ -151,7 +155,7 @@ export class RegistryServer {
       const status = res.writableFinished ? res.statusCode : 499;
       this.metrics.requests.inc({ endpoint: endpointKind, method, status: String(status) });
       this.metrics.duration.observe({ endpoint: endpointKind, method }, seconds);
-      this.countSocketBytes(req.socket);
+      this.countSocketBytes(socket);
       log.info({ method, path, status, ms: Math.round(seconds * 10_000) / 10, remote, user, length: res.getHeader('content-length') }, 'request');
     });
     try {
