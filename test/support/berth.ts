@@ -66,7 +66,45 @@ export async function startBerth(options: BerthOptions = {}): Promise<TestRegist
 }
 
 /** Starts `berth registry serve` as a child process and waits until /v2/ answers. */
-export async function startBerthProcess(args: readonly string[], options: { port?: number; dataDir?: string } = {}): Promise<TestRegistry & { child: ChildProcess }> {
+export interface ProcessOptions {
+  readonly port?: number;
+  readonly dataDir?: string;
+  /** The server speaks TLS: readiness is checked over https with these files. */
+  readonly https?: boolean;
+  readonly caFile?: string;
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+}
+
+/** GET /v2/ over http or https; the status code. */
+async function probe(host: string, options: ProcessOptions): Promise<number> {
+  if (!options.https) {
+    return (await fetch(`http://${host}/v2/`, { headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) } })).status;
+  }
+  const { request } = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  const [hostname, port] = host.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        hostname,
+        port: Number(port),
+        path: '/v2/',
+        headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) },
+        ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
+        ...(options.clientCert && options.clientKey ? { cert: readFileSync(options.clientCert), key: readFileSync(options.clientKey) } : {}),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function startBerthProcess(args: readonly string[], options: ProcessOptions = {}): Promise<TestRegistry & { child: ChildProcess }> {
   const work = await scratchDir('berth-proc-');
   const dataDir = options.dataDir ?? path.join(work, 'data');
   const port = options.port ?? (await freePort());
@@ -79,12 +117,12 @@ export async function startBerthProcess(args: readonly string[], options: { port
   const host = `127.0.0.1:${port}`;
   await waitFor(`berth on ${host}`, async () => {
     if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}: ${await readFile(logFile, 'utf8')}`);
-    const response = await fetch(`http://${host}/v2/`, { headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) } });
-    return response.status === 200 || response.status === 401 ? true : undefined;
+    const status = await probe(host, options);
+    return status === 200 || status === 401 ? true : undefined;
   });
   return {
     host,
-    url: `http://${host}`,
+    url: `${options.https ? 'https' : 'http'}://${host}`,
     dataDir,
     logFile,
     user: TEST_USER,
