@@ -29,11 +29,18 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    total += buffer.length;
-    if (total > limit) throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the ${limit} byte limit`, { limit }, 413);
-    chunks.push(buffer);
+  try {
+    for await (const chunk of req) {
+      const buffer = chunk as Buffer;
+      total += buffer.length;
+      if (total > limit) throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the ${limit} byte limit`, { limit }, 413);
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    // The client went away mid-body ("aborted"): a client error, as for blob uploads,
+    // not a storage failure to log as an error and count in the storage error metric.
+    throw new RegistryError('MANIFEST_INVALID', 'request body ended early', { received: total });
   }
   return Buffer.concat(chunks, total);
 }
