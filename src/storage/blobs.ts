@@ -30,8 +30,10 @@ export class BlobArea {
 
   /**
    * Makes verified bytes at `sourcePath` (inside the data dir) the blob `digest`. An
-   * existing blob is kept (and touched); otherwise the source is renamed into place,
-   * which readers observe atomically. Returns true when the source was consumed.
+   * existing blob is kept (and touched); otherwise the bytes move into place inside a
+   * staged directory renamed as a whole, so readers (and a crash) see either the
+   * complete `<hex>/data` or no `<hex>` directory at all. Returns true when the source
+   * was consumed.
    */
   async adopt(sourcePath: string, digest: Digest): Promise<boolean> {
     if (await this.touch(digest)) return false;
@@ -39,7 +41,24 @@ export class BlobArea {
     // online GC's grace period (a client that paused before its final PUT). Touch them
     // first, so the blob appears already fresh and a running GC cannot take it.
     await this.fs.touch(sourcePath);
-    await this.fs.rename(sourcePath, blobDataPath(digest));
+    const staged = `${sourcePath}.blob`;
+    await this.fs.rename(sourcePath, `${staged}/data`);
+    try {
+      // Replaces a leftover empty directory too (rename may overwrite an empty one).
+      await this.fs.rename(staged, blobDirectory(digest));
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    }
+    // The directory exists with content: a concurrent upload of the same bytes won, or
+    // a leftover without data sits there. Keep a complete blob; fill a hollow one.
+    if (await this.touch(digest)) {
+      await this.fs.removeTree(staged);
+      return false;
+    }
+    await this.fs.rename(`${staged}/data`, blobDataPath(digest));
+    await this.fs.removeTree(staged);
     return true;
   }
 

@@ -117,8 +117,34 @@ export class FilesystemStorage implements RegistryStorage {
     return { digest: digest.value, size };
   }
 
+  /**
+   * Creates `<linkDir>/link` naming `digest` so that the directory appears complete or
+   * not at all: the link is built in the repository's _uploads and the directory is
+   * renamed into place. A crash leaves at most a staging directory, which the upload
+   * purger removes, never a link directory without its link.
+   */
+  private async writeLink(repository: string, linkDir: string, digest: Digest): Promise<void> {
+    if ((await readLink(this.fs, `${linkDir}/link`))?.value === digest.value) return;
+    const staging = uploadDirectory(repository, randomUUID());
+    try {
+      await this.fs.writeFileAtomic(`${staging}/link`, digest.value);
+      try {
+        await this.fs.rename(staging, linkDir);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      }
+      // The directory exists with something in it (a concurrent writer, or a leftover
+      // temp file): replace the link file itself, which is atomic too.
+      await this.fs.writeFileAtomic(`${linkDir}/link`, digest.value);
+    } finally {
+      await this.fs.removeTree(staging);
+    }
+  }
+
   private async linkLayer(repository: string, digest: Digest): Promise<void> {
-    await this.fs.writeFileAtomic(`${layerLinkDirectory(repository, digest)}/link`, digest.value);
+    await this.writeLink(repository, layerLinkDirectory(repository, digest), digest);
     this.catalog.add(repository);
   }
 
@@ -213,7 +239,7 @@ export class FilesystemStorage implements RegistryStorage {
     if (missing.length > 0) return { ok: false, reason: 'missing-references', missing };
 
     await this.storeManifestBlob(repository, digest, bytes);
-    await this.fs.writeFileAtomic(`${revisionLinkDirectory(repository, digest)}/link`, digest.value);
+    await this.writeLink(repository, revisionLinkDirectory(repository, digest), digest);
     this.catalog.add(repository);
     const tags = [...(claimed ? [] : [reference]), ...(request.extraTags ?? [])];
     for (const tag of new Set(tags)) await this.setTag(repository, tag, digest);
@@ -270,7 +296,7 @@ export class FilesystemStorage implements RegistryStorage {
         await this.fs.removeTree(staging);
       }
     }
-    await this.fs.writeFileAtomic(`${tagIndexLinkDirectory(repository, tag, digest)}/link`, digest.value);
+    await this.writeLink(repository, tagIndexLinkDirectory(repository, tag, digest), digest);
     await this.fs.writeFileAtomic(current, digest.value);
     this.tagLists.delete(repository);
   }

@@ -6,6 +6,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
 import type { HtpasswdFile } from './htpasswd.js';
+import { SingleFlight } from '../../util/single-flight.js';
 
 export type AuthResult =
   | { readonly ok: true; readonly user: string; readonly cached: boolean }
@@ -42,6 +43,7 @@ export function decodeBasicHeader(header: string | undefined): { user: string; p
 export class BasicAuthenticator {
   private readonly key = randomBytes(32);
   private readonly cache: LRUCache<string, CachedCredential>;
+  private readonly verifications = new SingleFlight<AuthResult>();
 
   constructor(
     private readonly htpasswd: HtpasswdFile,
@@ -62,10 +64,15 @@ export class BasicAuthenticator {
       return { ok: true, user: hit.user, cached: true };
     }
     if (options.allowVerify === false) return { ok: false, reason: 'needs-verify' };
-    const matches = await bcrypt.compare(decoded.password, normaliseBcryptPrefix(hash ?? DUMMY_HASH));
-    if (!matches || hash === undefined) return { ok: false, reason: 'rejected' };
-    this.cache.set(cacheKey, { user: decoded.user, generation: this.htpasswd.generation, mac });
-    return { ok: true, user: decoded.user, cached: false };
+    // Many connections of one client arrive with the same header at once (a push opens
+    // several); one bcrypt run answers them all.
+    return this.verifications.run(`${cacheKey}\u0000${this.htpasswd.generation}`, async () => {
+      const generation = this.htpasswd.generation;
+      const matches = await bcrypt.compare(decoded.password, normaliseBcryptPrefix(hash ?? DUMMY_HASH));
+      if (!matches || hash === undefined) return { ok: false, reason: 'rejected' } as const;
+      this.cache.set(cacheKey, { user: decoded.user, generation, mac });
+      return { ok: true, user: decoded.user, cached: false } as const;
+    });
   }
 }
 
