@@ -2,6 +2,8 @@
 // The `berth` command. Each command group registers itself; errors end as one line.
 import { Command } from 'commander';
 import { formatCliError } from './cli-error.js';
+import { registerImageCommands } from './image/register.js';
+import { registerLoginCommands } from './login.js';
 import { registerServe } from './registry/serve.js';
 import { BERTH_VERSION } from './version.js';
 
@@ -12,6 +14,9 @@ const program = new Command('berth')
 
 const registry = program.command('registry').description('run and administer a registry');
 registerServe(registry);
+
+registerLoginCommands(program);
+registerImageCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const { line, exitCode } = formatCliError(error);
