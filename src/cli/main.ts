@@ -5,6 +5,7 @@ import { formatCliError } from './cli-error.js';
 import { registerImageCommands } from './image/register.js';
 import { registerLoginCommands } from './login.js';
 import { registerServe } from './registry/serve.js';
+import { registerShim } from './shim/command.js';
 import { BERTH_VERSION } from './version.js';
 
 const program = new Command('berth')
@@ -15,6 +16,7 @@ const program = new Command('berth')
 const registry = program.command('registry').description('run and administer a registry');
 registerServe(registry);
 
+registerShim(program);
 registerLoginCommands(program);
 registerImageCommands(program);
 

@@ -1,0 +1,202 @@
+// The three ImageService calls the shim changes:
+// - PullImage: rewrite to the registry that has the image, with that registry's
+//   credentials in place of kubelet's; if that pull fails, retry once with the
+//   original request (kubelet's own credentials) unless `fallback: false`.
+// - ImageStatus and RemoveImage: ask the runtime about the original name first and use
+//   what it knows (the image ID); otherwise look for the image under its rewritten
+//   names, asking the runtime only (no registry round trip on kubelet's hot path).
+// ListImages, StreamImages and ImageFsInfo pass through untouched (passthrough.ts).
+import { Metadata, status, type ServerUnaryCall, type ServiceError, type handleUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { RegistryTarget, ShimConfig } from './config.js';
+import type { CriCodecs } from './cri.js';
+import { pullRequestHasAuth, requestImage, withPullCredentials, withRequestImage, type PullCredentials } from './cri-messages.js';
+import { recordDecision, type CredentialHandling } from './decision.js';
+import type { ShimMetrics } from './metrics.js';
+import type { Rewriter } from './rewrite.js';
+import type { RuntimeConnection } from './runtime-connection.js';
+import { WireFormatError } from './wire.js';
+
+export interface ImagePaths {
+  readonly pull: string;
+  readonly status: string;
+  readonly remove: string;
+}
+
+/** What a config reload swaps as a whole. */
+export interface ActiveState {
+  readonly config: ShimConfig;
+  readonly rewriter: Rewriter;
+}
+
+export interface ImageServiceDeps {
+  readonly runtime: RuntimeConnection;
+  readonly codecs: CriCodecs;
+  readonly paths: ImagePaths;
+  readonly state: () => ActiveState;
+  readonly metrics: ShimMetrics;
+  readonly log: Logger;
+}
+
+function serviceError(code: status, details: string): ServiceError {
+  return Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+}
+
+function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number' && typeof (error as Partial<ServiceError>).details === 'string';
+}
+
+function asServiceError(error: unknown): ServiceError {
+  if (isServiceError(error)) return error;
+  if (error instanceof WireFormatError) return serviceError(status.INVALID_ARGUMENT, `malformed request: ${error.message}`);
+  return serviceError(status.INTERNAL, (error as Error).message ?? String(error));
+}
+
+/** The same status code with a message that says what the shim did before. */
+function withDetails(error: ServiceError, details: string): ServiceError {
+  return Object.assign(new Error(`${error.code} ${status[error.code]}: ${details}`), { code: error.code, details, metadata: error.metadata });
+}
+
+function credentialsOf(target: RegistryTarget): PullCredentials | undefined {
+  return target.auth ? { username: target.auth.username, password: target.auth.password } : undefined;
+}
+
+/** A unary handler from an async function; errors become gRPC statuses. */
+function unary(work: (call: ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer>): handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    work(call).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(asServiceError(error)),
+    );
+  };
+}
+
+export class ImageService {
+  constructor(private readonly deps: ImageServiceDeps) {}
+
+  handlers(): Record<'PullImage' | 'ImageStatus' | 'RemoveImage', handleUnaryCall<Buffer, Buffer>> {
+    return {
+      PullImage: unary((call) => this.pull(call)),
+      ImageStatus: unary((call) => this.status(call)),
+      RemoveImage: unary((call) => this.remove(call)),
+    };
+  }
+
+  private context(call: ServerUnaryCall<Buffer, Buffer>, deadline?: number): { parent: ServerUnaryCall<Buffer, Buffer>; metadata: ServerUnaryCall<Buffer, Buffer>['metadata']; deadline?: number } {
+    return { parent: call, metadata: call.metadata, ...(deadline !== undefined ? { deadline } : {}) };
+  }
+
+  private async pull(call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
+    const { runtime, paths, log, metrics } = this.deps;
+    const { config, rewriter } = this.deps.state();
+    const request = call.request;
+    const image = requestImage(request);
+    // Without a deadline from the caller, `timeout` bounds the pull and its fallback together.
+    const context = this.context(call, Date.now() + config.timeoutMs);
+    if (image === undefined || image === '') return runtime.unary(paths.pull, request, context);
+
+    const resolution = await rewriter.resolve(image);
+    const kubeletSentAuth = pullRequestHasAuth(request);
+    const base = {
+      action: 'PullImage' as const,
+      original: image,
+      cache: resolution.cache,
+      reason: resolution.reason,
+      ...(resolution.digest ? { digest: resolution.digest } : {}),
+      probes: resolution.probes,
+    };
+
+    if (!resolution.rewritten) {
+      // A reference that names a configured registry gets its credentials when kubelet sent none
+      // (how `crictl pull sealos.hub:5000/pause:3.9` works without --creds).
+      const target = resolution.target;
+      const inject = target !== undefined && target.auth !== undefined && !kubeletSentAuth;
+      const forwarded = inject ? withPullCredentials(request, credentialsOf(target)) : request;
+      const credentials: CredentialHandling = inject ? 'injected' : kubeletSentAuth ? 'kept' : 'none';
+      recordDecision(log, metrics, { ...base, result: image, rewritten: false, registry: target?.host, credentials });
+      return runtime.unary(paths.pull, forwarded, context);
+    }
+
+    const target = resolution.target!;
+    const privateCredentials = credentialsOf(target);
+    const rewrittenRequest = withPullCredentials(withRequestImage(request, resolution.result), privateCredentials);
+    const credentials: CredentialHandling = kubeletSentAuth ? (privateCredentials ? 'replaced' : 'removed') : privateCredentials ? 'injected' : 'none';
+    recordDecision(log, metrics, { ...base, result: resolution.result, rewritten: true, registry: target.host, credentials });
+    try {
+      return await runtime.unary(paths.pull, rewrittenRequest, context);
+    } catch (caught) {
+      const error = asServiceError(caught);
+      metrics.pullFailures.inc({ registry: target.host });
+      // The registry may have lost the image (or a blob): ask it again next time.
+      if (resolution.normalised) rewriter.forget(resolution.normalised);
+      if (error.code === status.CANCELLED || error.code === status.DEADLINE_EXCEEDED) throw error;
+      if (!config.fallback) {
+        throw withDetails(error, `pull of ${resolution.result} from registry ${target.host} failed and fallback is off (fallback: false): ${error.details}`);
+      }
+      metrics.fallbacks.inc({ registry: target.host });
+      recordDecision(
+        log,
+        metrics,
+        { ...base, cache: 'none', result: image, rewritten: false, registry: target.host, reason: 'private-pull-failed', credentials: kubeletSentAuth ? 'kept' : 'none', error: error.details },
+        'warn',
+      );
+      try {
+        // The caller's own bytes: its reference and its credentials, as if the shim were not there.
+        return await runtime.unary(paths.pull, request, context);
+      } catch (second) {
+        const fallbackError = asServiceError(second);
+        throw withDetails(fallbackError, `${fallbackError.details} (fallback to the original after the pull of ${resolution.result} from ${target.host} failed: ${error.details})`);
+      }
+    }
+  }
+
+  /** The image ID the runtime has for `image`, or undefined. */
+  private async imageOnNode(image: string, call: ServerUnaryCall<Buffer, Buffer>): Promise<string | undefined> {
+    const { runtime, codecs, paths } = this.deps;
+    const response = await runtime.unary(paths.status, codecs.encodeImageStatusRequest(image), this.context(call));
+    return codecs.decodeImageStatusResponse(response)?.id;
+  }
+
+  private async status(call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
+    const { runtime, codecs, paths, log, metrics } = this.deps;
+    const request = call.request;
+    const image = requestImage(request);
+    const first = await runtime.unary(paths.status, request, this.context(call));
+    if (image === undefined || image === '' || codecs.decodeImageStatusResponse(first)) return first;
+    const local = this.deps.state().rewriter.localCandidates(image);
+    for (const candidate of local.candidates) {
+      const response = await runtime.unary(paths.status, withRequestImage(request, candidate.reference), this.context(call));
+      const found = codecs.decodeImageStatusResponse(response);
+      if (found) {
+        recordDecision(log, metrics, { action: 'ImageStatus', original: image, result: candidate.reference, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten', digest: found.id });
+        return response;
+      }
+    }
+    if (local.candidates.length > 0) {
+      recordDecision(log, metrics, { action: 'ImageStatus', original: image, result: image, rewritten: false, registry: undefined, cache: 'none', reason: 'not-on-node' });
+    }
+    return first;
+  }
+
+  private async remove(call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
+    const { runtime, paths, log, metrics } = this.deps;
+    const request = call.request;
+    const image = requestImage(request);
+    if (image === undefined || image === '') return runtime.unary(paths.remove, request, this.context(call));
+    const byOriginal = await this.imageOnNode(image, call);
+    if (byOriginal) {
+      recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: byOriginal, rewritten: byOriginal !== image, registry: undefined, cache: 'none', reason: 'on-node' });
+      return runtime.unary(paths.remove, withRequestImage(request, byOriginal), this.context(call));
+    }
+    for (const candidate of this.deps.state().rewriter.localCandidates(image).candidates) {
+      const id = await this.imageOnNode(candidate.reference, call);
+      if (id) {
+        recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: id, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten' });
+        return runtime.unary(paths.remove, withRequestImage(request, id), this.context(call));
+      }
+    }
+    recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: image, rewritten: false, registry: undefined, cache: 'none', reason: 'not-on-node' });
+    // Removing an image that is not there is not an error in the CRI: let the runtime say so.
+    return runtime.unary(paths.remove, request, this.context(call));
+  }
+}

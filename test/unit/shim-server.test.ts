@@ -1,0 +1,247 @@
+// The shim's gRPC server in process, between a raw gRPC client and a fake runtime that
+// records the exact bytes it receives: RuntimeService and pass-through ImageService
+// calls arrive byte for byte (unknown fields included), streams and errors pass
+// through, PullImage is rewritten on the wire with the private registry's credentials
+// and falls back to the caller's own bytes, ImageStatus/RemoveImage find images under
+// their rewritten names, and a runtime that is not there yet gives UNAVAILABLE naming
+// its socket until it appears.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Client, Metadata, Server, ServerCredentials, credentials, status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { pino } from 'pino';
+import { PROTO_FILE, loadCri } from '../../src/shim/cri.js';
+import { requestImage, withPullCredentials, withRequestImage } from '../../src/shim/cri-messages.js';
+import { parseShimConfig } from '../../src/shim/config.js';
+import { Shim } from '../../src/shim/shim.js';
+import { encodeLenField, encodeStringField } from '../../src/shim/wire.js';
+import { waitFor } from '../support/process.js';
+import { removeScratchDirs, scratchDir } from '../support/tmp.js';
+
+const DIGEST = `sha256:${'f'.repeat(64)}`;
+const cri = loadCri();
+const definition = loadSync(PROTO_FILE, { keepCase: false, longs: String, enums: String, defaults: false });
+interface Codec {
+  serialize(value: object): Buffer;
+  deserialize(bytes: Buffer): Record<string, unknown>;
+}
+const codec = (name: string): Codec => definition[`runtime.v1.${name}`] as unknown as Codec;
+
+interface Received {
+  readonly path: string;
+  readonly bytes: Buffer;
+  readonly metadata: Metadata;
+}
+
+type Reply = (received: Received) => Buffer | ServiceError | Buffer[];
+
+/** A runtime that records every call and answers from `reply` (default: empty message). */
+class FakeRuntime {
+  readonly received: Received[] = [];
+  reply: Reply = () => Buffer.alloc(0);
+  private readonly server = new Server();
+
+  constructor() {
+    const handlers = (methods: typeof cri.imageMethods): UntypedServiceImplementation =>
+      Object.fromEntries(
+        methods.map((method) => [
+          method.name,
+          method.responseStream
+            ? (call: { request: Buffer; metadata: Metadata; write(b: Buffer): boolean; end(): void }) => {
+                const received = { path: method.path, bytes: call.request, metadata: call.metadata };
+                this.received.push(received);
+                const answer = this.reply(received);
+                for (const chunk of Array.isArray(answer) ? answer : []) call.write(chunk);
+                call.end();
+              }
+            : (call: { request: Buffer; metadata: Metadata }, callback: (error: ServiceError | null, value?: Buffer) => void) => {
+                const received = { path: method.path, bytes: call.request, metadata: call.metadata };
+                this.received.push(received);
+                const answer = this.reply(received);
+                if (Buffer.isBuffer(answer)) callback(null, answer);
+                else if (Array.isArray(answer)) callback(null, Buffer.concat(answer));
+                else callback(answer);
+              },
+        ]),
+      );
+    this.server.addService(cri.rawService(cri.imageMethods), handlers(cri.imageMethods));
+    this.server.addService(cri.rawService(cri.runtimeMethods), handlers(cri.runtimeMethods));
+  }
+
+  listen(socketPath: string): Promise<void> {
+    return new Promise((resolve, reject) => this.server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+
+  calls(suffix: string): Received[] {
+    return this.received.filter((r) => r.path.endsWith(suffix));
+  }
+}
+
+function failure(code: status, details: string): ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+}
+
+const identity = (value: Buffer): Buffer => value;
+
+function unary(client: Client, method: string, request: Buffer, metadata = new Metadata()): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(method, identity, identity, request, metadata, { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response!)));
+  });
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await removeScratchDirs();
+});
+
+/** A registry that has `library/nginx:1.25` and nothing else. */
+async function fakeRegistry(): Promise<{ host: string; server: HttpServer }> {
+  const server = createHttpServer((req, res) => {
+    if (req.url === '/v2/library/nginx/manifests/1.25') res.writeHead(200, { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function setup(options: { fallback?: boolean; startRuntime?: boolean } = {}): Promise<{ runtime: FakeRuntime; client: Client; shim: Shim; registry: string; dir: string; runtimeSocket: string }> {
+  const dir = await scratchDir('shim-server-');
+  const runtimeSocket = path.join(dir, 'runtime.sock');
+  const runtime = new FakeRuntime();
+  cleanups.push(() => runtime.stop());
+  if (options.startRuntime !== false) await runtime.listen(runtimeSocket);
+  const { host } = await fakeRegistry();
+  const parsed = parseShimConfig(`
+shim: ${path.join(dir, 'run', 'shim.sock')}
+cri: ${runtimeSocket}
+address: http://${host}
+auth: "admin:p:w"
+force: true
+fallback: ${options.fallback ?? true}
+`);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+  const shim = await Shim.start({ config: parsed.config, criSocket: runtimeSocket, log: pino({ level: 'silent' }), userAgent: 'test', runtimeWaitPollMs: 50 });
+  cleanups.push(() => shim.stop());
+  const client = new Client(`unix://${parsed.config.shimSocket}`, credentials.createInsecure());
+  cleanups.push(() => client.close());
+  return { runtime, client, shim, registry: host, dir, runtimeSocket };
+}
+
+/** A message with fields no version of the shim's proto declares. */
+const UNKNOWN = Buffer.concat([encodeStringField(1, 'pod'), encodeLenField(7777, Buffer.from([1, 2, 3])), Buffer.from([0xb8, 0xe8, 0x07, 0x2a])]);
+
+test('RuntimeService calls reach the runtime byte for byte, with metadata; responses and errors come back unchanged', async () => {
+  const { runtime, client } = await setup();
+  runtime.reply = (r) => (r.path.endsWith('/ContainerStatus') ? failure(status.NOT_FOUND, 'container "x" not found') : Buffer.concat([r.bytes, Buffer.from([0x10, 0x01])]));
+  const metadata = new Metadata();
+  metadata.set('x-request-id', 'abc');
+  const response = await unary(client, '/runtime.v1.RuntimeService/RunPodSandbox', UNKNOWN, metadata);
+  assert.deepEqual(response, Buffer.concat([UNKNOWN, Buffer.from([0x10, 0x01])]));
+  const [call] = runtime.calls('/RunPodSandbox');
+  assert.deepEqual(call!.bytes, UNKNOWN, 'unknown fields reach the runtime');
+  assert.deepEqual(call!.metadata.get('x-request-id'), ['abc']);
+  await assert.rejects(unary(client, '/runtime.v1.RuntimeService/ContainerStatus', Buffer.alloc(0)), (error: ServiceError) => error.code === status.NOT_FOUND && error.details === 'container "x" not found');
+  runtime.reply = (r) => r.bytes;
+  for (const method of cri.runtimeMethods.filter((m) => !m.responseStream)) {
+    await unary(client, method.path, UNKNOWN);
+  }
+  assert.equal(new Set(runtime.received.map((r) => r.path)).size, cri.runtimeMethods.filter((m) => !m.responseStream).length, 'every unary RuntimeService method is forwarded');
+});
+
+test('server-streaming calls (GetContainerEvents, StreamImages) pass through message by message', async () => {
+  const { runtime, client } = await setup();
+  const events = [UNKNOWN, encodeStringField(1, 'second'), Buffer.alloc(0)];
+  runtime.reply = () => events;
+  for (const method of ['/runtime.v1.RuntimeService/GetContainerEvents', '/runtime.v1.ImageService/StreamImages']) {
+    const stream = client.makeServerStreamRequest(method, identity, identity, UNKNOWN, new Metadata(), {});
+    const got: Buffer[] = [];
+    for await (const chunk of stream) got.push(chunk as Buffer);
+    assert.deepEqual(got, events, method);
+  }
+});
+
+test('PullImage: rewritten on the wire with the private credentials; unknown fields kept', async () => {
+  const { runtime, client, registry } = await setup();
+  runtime.reply = () => codec('PullImageResponse').serialize({ imageRef: 'sha256:abc' });
+  const sandbox = encodeLenField(3, encodeStringField(2, 'host-1'));
+  const request = Buffer.concat([
+    codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25', annotations: { k: 'v' } }, auth: { username: 'kubelet', password: 'for-docker-hub' } }),
+    sandbox,
+    encodeLenField(4242, Buffer.from('future field')),
+  ]);
+  const response = await unary(client, '/runtime.v1.ImageService/PullImage', request);
+  assert.deepEqual(codec('PullImageResponse').deserialize(response), { imageRef: 'sha256:abc' });
+  const [pull] = runtime.calls('/PullImage');
+  const expected = withPullCredentials(withRequestImage(request, `${registry}/library/nginx:1.25`), { username: 'admin', password: 'p:w' });
+  assert.deepEqual(pull!.bytes, expected, 'only the image and the credentials changed');
+  const decoded = codec('PullImageRequest').deserialize(pull!.bytes);
+  assert.deepEqual(decoded['auth'], { username: 'admin', password: 'p:w' });
+});
+
+test('PullImage: a failed private pull is retried with the caller\'s own bytes; fallback:false gives a clear error', async () => {
+  const { runtime, client } = await setup();
+  runtime.reply = (r) => (requestImage(r.bytes)!.startsWith('127.0.0.1') ? failure(status.UNKNOWN, 'failed to copy: blob sha256:1 not found') : codec('PullImageResponse').serialize({ imageRef: 'sha256:public' }));
+  const request = codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' }, auth: { username: 'kubelet', password: 'x' } });
+  const response = await unary(client, '/runtime.v1.ImageService/PullImage', request);
+  assert.deepEqual(codec('PullImageResponse').deserialize(response), { imageRef: 'sha256:public' });
+  const pulls = runtime.calls('/PullImage');
+  assert.equal(pulls.length, 2);
+  assert.deepEqual(pulls[1]!.bytes, request, 'the fallback is exactly what the caller sent');
+
+  const strict = await setup({ fallback: false });
+  strict.runtime.reply = runtime.reply;
+  await assert.rejects(unary(strict.client, '/runtime.v1.ImageService/PullImage', request), (error: ServiceError) => {
+    assert.equal(error.code, status.UNKNOWN);
+    assert.match(error.details, /pull of 127\.0\.0\.1:\d+\/library\/nginx:1\.25 from registry 127\.0\.0\.1:\d+ failed and fallback is off \(fallback: false\): failed to copy: blob sha256:1 not found/);
+    return true;
+  });
+  assert.equal(strict.runtime.calls('/PullImage').length, 1);
+});
+
+test('ImageStatus and RemoveImage: the original name first, then the rewritten one; RemoveImage uses the image ID', async () => {
+  const { runtime, client, registry } = await setup();
+  const rewritten = `${registry}/library/nginx:1.25`;
+  const image = { id: 'sha256:0123', repoTags: [rewritten] };
+  runtime.reply = (r) => {
+    if (r.path.endsWith('/ImageStatus')) return codec('ImageStatusResponse').serialize(requestImage(r.bytes) === rewritten ? { image } : {});
+    return Buffer.alloc(0);
+  };
+  const statusRequest = Buffer.concat([codec('ImageStatusRequest').serialize({ image: { image: 'nginx:1.25' }, verbose: true }), encodeLenField(99, Buffer.from('x'))]);
+  const response = codec('ImageStatusResponse').deserialize(await unary(client, '/runtime.v1.ImageService/ImageStatus', statusRequest));
+  assert.deepEqual((response['image'] as Record<string, unknown>)['id'], 'sha256:0123');
+  assert.deepEqual(runtime.calls('/ImageStatus').map((r) => requestImage(r.bytes)), ['nginx:1.25', rewritten]);
+  assert.deepEqual(runtime.calls('/ImageStatus')[1]!.bytes, withRequestImage(statusRequest, rewritten), 'verbose flag and unknown fields kept');
+
+  await unary(client, '/runtime.v1.ImageService/RemoveImage', codec('RemoveImageRequest').serialize({ image: { image: 'nginx:1.25' } }));
+  assert.deepEqual(runtime.calls('/RemoveImage').map((r) => requestImage(r.bytes)), ['sha256:0123']);
+
+  // Not on the node under any name: the runtime's own answer, and RemoveImage passes through.
+  const unknown = codec('ImageStatusResponse').deserialize(await unary(client, '/runtime.v1.ImageService/ImageStatus', codec('ImageStatusRequest').serialize({ image: { image: 'redis' } })));
+  assert.equal(unknown['image'], undefined);
+  await unary(client, '/runtime.v1.ImageService/RemoveImage', codec('RemoveImageRequest').serialize({ image: { image: 'redis' } }));
+  assert.equal(requestImage(runtime.calls('/RemoveImage')[1]!.bytes), 'redis');
+});
+
+test('a runtime socket that is not there yet: UNAVAILABLE naming it, then service once it appears, with its mode', async () => {
+  const { runtime, client, shim, runtimeSocket } = await setup({ startRuntime: false });
+  await assert.rejects(unary(client, '/runtime.v1.RuntimeService/Version', Buffer.alloc(0)), (error: ServiceError) => {
+    assert.equal(error.code, status.UNAVAILABLE);
+    assert.ok(error.details.includes(`runtime socket ${runtimeSocket}`), error.details);
+    return true;
+  });
+  await runtime.listen(runtimeSocket);
+  await chmod(runtimeSocket, 0o600);
+  await shim.runtimeReady;
+  assert.equal((await stat(shim.socketPath)).mode & 0o777, 0o600);
+  await waitFor('the runtime through the shim', async () => (await unary(client, '/runtime.v1.RuntimeService/Version', Buffer.alloc(0)).then(() => true)), 10_000);
+});
