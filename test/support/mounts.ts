@@ -40,3 +40,10 @@ export async function unmountUnder(dir: string): Promise<string[]> {
   }
   return done;
 }
+
+/** Mounts a tmpfs of `sizeMiB` at `dir` (created): a small disk that can be filled. */
+export async function mountTmpfs(dir: string, sizeMiB: number): Promise<void> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  await run(tool('mount'), ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0755`, 'tmpfs', dir]);
+}
