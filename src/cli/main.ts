@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { formatCliError } from './cli-error.js';
 import { registerImageCommands } from './image/register.js';
 import { registerLoginCommands } from './login.js';
+import { registerRegistryAdmin } from './registry/admin.js';
 import { registerServe } from './registry/serve.js';
 import { registerShim } from './shim/command.js';
 import { BERTH_VERSION } from './version.js';
@@ -15,6 +16,7 @@ const program = new Command('berth')
 
 const registry = program.command('registry').description('run and administer a registry');
 registerServe(registry);
+registerRegistryAdmin(registry);
 
 registerShim(program);
 registerLoginCommands(program);

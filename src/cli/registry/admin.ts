@@ -1,0 +1,20 @@
+// Registers the registry administration commands under `berth registry`: one module per
+// command (status, images/image, rmi, gc, save, sync/copy, passwd).
+import type { Command } from 'commander';
+import { registerGc } from './gc.js';
+import { registerImages } from './images.js';
+import { registerPasswd } from './passwd.js';
+import { registerRmi } from './rmi.js';
+import { registerSave } from './save.js';
+import { registerStatus } from './status.js';
+import { registerSync } from './sync.js';
+
+export function registerRegistryAdmin(registry: Command): void {
+  registerStatus(registry);
+  registerImages(registry);
+  registerRmi(registry);
+  registerGc(registry);
+  registerSave(registry);
+  registerSync(registry);
+  registerPasswd(registry);
+}
