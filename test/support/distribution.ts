@@ -16,9 +16,26 @@ export interface DistributionOptions {
   readonly bcryptCost?: number;
   readonly accessLog?: boolean;
   readonly port?: number;
+  /** Extra top-level YAML appended to config.yml (an `auth: token:` section, say). */
+  readonly extraConfig?: string;
+  /** Serve HTTPS with this certificate and key; `ca` verifies it during the readiness wait. */
+  readonly tls?: { readonly certificate: string; readonly key: string; readonly ca: string };
 }
 
-export async function startDistribution(options: DistributionOptions = {}): Promise<TestRegistry> {
+/** GET /v2/ over HTTPS trusting `ca` (fetch cannot take a CA): the status, or an error. */
+async function httpsStatus(url: string, ca: string): Promise<number> {
+  const https = await import('node:https');
+  const caPem = await readFile(ca);
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca: caPem }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.once('error', reject);
+  });
+}
+
+export async function startDistribution(options: DistributionOptions = {}): Promise<TestRegistry & { readonly configFile: string }> {
   const work = await scratchDir('distribution-');
   const dataDir = options.dataDir ?? path.join(work, 'storage');
   await mkdir(dataDir, { recursive: true });
@@ -45,7 +62,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: test-${port}
-${auth}`,
+${options.tls ? `  tls:\n    certificate: ${options.tls.certificate}\n    key: ${options.tls.key}\n` : ''}${auth}${options.extraConfig ?? ''}`,
   );
   const logFile = path.join(work, 'registry.log');
   const { openSync } = await import('node:fs');
@@ -54,13 +71,15 @@ ${auth}`,
   const host = `127.0.0.1:${port}`;
   await waitFor(`docker-registry on ${host}`, async () => {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${await readFile(logFile, 'utf8')}`);
+    if (options.tls) return (await httpsStatus(`https://${host}/v2/`, options.tls.ca)) > 0 ? true : undefined;
     const headers: Record<string, string> = options.user ? { authorization: basicAuth(options.user, options.password ?? '') } : {};
     const response = await fetch(`http://${host}/v2/`, { headers });
     return response.status === 200 || response.status === 401 ? true : undefined;
   });
   return {
     host,
-    url: `http://${host}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}`,
+    configFile: config,
     dataDir,
     logFile,
     user: options.user,
