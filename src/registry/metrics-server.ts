@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { HealthCheck } from './health.js';
 import type { RegistryMetrics } from './metrics.js';
+import { listenOn } from '../util/listen.js';
 
 export class MetricsServer {
   readonly server: Server;
@@ -25,18 +26,10 @@ export class MetricsServer {
     });
   }
 
-  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('metrics server has no TCP address');
-    return { host: address.address, port: address.port };
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return listenOn(this.server, port, host);
   }
+
 
   close(): Promise<void> {
     return new Promise((resolve) => {

@@ -23,6 +23,7 @@ import { API_VERSION_HEADER, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
 import { ALLOWED_METHODS, route, type Endpoint } from './router.js';
+import { listenOn } from '../util/listen.js';
 
 export interface TlsMaterial {
   readonly cert: Buffer;
@@ -254,18 +255,10 @@ export class RegistryServer {
     sendRegistryError(res, registryError, method);
   }
 
-  async listen(port: number, host: string): Promise<{ port: number; host: string }> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
-    return { port: address.port, host: address.address };
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return listenOn(this.server, port, host);
   }
+
 
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes. */
   async close(graceMs = 30_000): Promise<void> {
