@@ -20,7 +20,10 @@ export interface Decision {
   readonly cache: CacheUse;
   readonly reason: string;
   readonly credentials?: CredentialHandling;
+  /** Manifest digest the registry reported for the result (PullImage). */
   readonly digest?: string;
+  /** Image ID on the node (ImageStatus, RemoveImage). */
+  readonly imageId?: string;
   readonly probes?: readonly ProbeNote[];
   readonly error?: string;
 }

@@ -168,7 +168,7 @@ export class ImageService {
       const response = await runtime.unary(paths.status, withRequestImage(request, candidate.reference), this.context(call));
       const found = codecs.decodeImageStatusResponse(response);
       if (found) {
-        recordDecision(log, metrics, { action: 'ImageStatus', original: image, result: candidate.reference, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten', digest: found.id });
+        recordDecision(log, metrics, { action: 'ImageStatus', original: image, result: candidate.reference, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten', imageId: found.id });
         return response;
       }
     }
@@ -185,13 +185,13 @@ export class ImageService {
     if (image === undefined || image === '') return runtime.unary(paths.remove, request, this.context(call));
     const byOriginal = await this.imageOnNode(image, call);
     if (byOriginal) {
-      recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: byOriginal, rewritten: byOriginal !== image, registry: undefined, cache: 'none', reason: 'on-node' });
+      recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: byOriginal, rewritten: byOriginal !== image, registry: undefined, cache: 'none', reason: 'on-node', imageId: byOriginal });
       return runtime.unary(paths.remove, withRequestImage(request, byOriginal), this.context(call));
     }
     for (const candidate of this.deps.state().rewriter.localCandidates(image).candidates) {
       const id = await this.imageOnNode(candidate.reference, call);
       if (id) {
-        recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: id, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten' });
+        recordDecision(log, metrics, { action: 'RemoveImage', original: image, result: id, rewritten: true, registry: candidate.target.host, cache: 'none', reason: 'on-node-as-rewritten', imageId: id });
         return runtime.unary(paths.remove, withRequestImage(request, id), this.context(call));
       }
     }
