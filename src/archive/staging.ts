@@ -58,7 +58,8 @@ export function isGzip(head: Buffer): boolean {
 /** Errors that mean "this archive is broken", as opposed to a full disk or a permission. */
 function isArchiveDamage(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === undefined || code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE';
+  // streamx (tar-stream) reports a destroyed entry as STREAM_DESTROYED.
+  return code === undefined || code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'STREAM_DESTROYED';
 }
 
 export class Staging {
@@ -101,6 +102,10 @@ export class Staging {
       };
       if (source !== input) input.once('error', fail);
       source.once('error', fail);
+      // tar-stream's own verdict ("Unexpected end of data") arrives on the extractor.
+      extract.on('error', (error: Error) => {
+        failure ??= error;
+      });
       source.pipe(extract);
       let count = 0;
       for await (const entry of extract) {
@@ -111,6 +116,8 @@ export class Staging {
       }
     } catch (caught) {
       if (caught instanceof ArchiveError) throw caught;
+      // The entry stream may fail a moment before the extractor reports why.
+      if (failure === undefined) await new Promise((resolve) => setImmediate(resolve));
       const error = failure ?? caught;
       if (isArchiveDamage(error)) throw this.corrupt((error as Error).message.split('\n')[0] ?? 'unreadable');
       throw error;

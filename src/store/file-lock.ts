@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 
 export class LockTimeoutError extends Error {
   constructor(
@@ -109,7 +110,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     }
     if (Date.now() >= deadline) throw new LockTimeoutError(file, lastHolder);
     await new Promise((resolve) => setTimeout(resolve, wait));
-    wait = Math.min(wait * 2, 100);
+    wait = Math.min(wait * 2, 25);
   }
 }
 
@@ -119,11 +120,16 @@ async function releaseLock(file: string, token: string): Promise<void> {
   if (holder !== 'missing' && holder?.token === token) await rm(file, { force: true });
 }
 
+/** Waiters inside one process queue here, so only one of them polls the file. */
+const local = new KeyedMutex();
+
 export async function withLock<T>(file: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-  const release = await acquireLock(file, options);
-  try {
-    return await work();
-  } finally {
-    await release();
-  }
+  return local.run(file, async () => {
+    const release = await acquireLock(file, options);
+    try {
+      return await work();
+    } finally {
+      await release();
+    }
+  });
 }
