@@ -79,10 +79,14 @@ type EntryHeader = Partial<tarStream.Header> & { name: string };
  */
 async function addEntry(pack: tarStream.Pack, failed: Promise<never>, header: EntryHeader, content: Buffer | (() => Promise<Readable>)): Promise<void> {
   if (Buffer.isBuffer(content)) {
-    await Promise.race([
-      new Promise<void>((resolve, reject) => pack.entry({ ...header, size: content.length }, content, (error) => (error ? reject(error) : resolve()))),
-      failed,
-    ]);
+    const written = new Promise<void>((resolve, reject) => {
+      const sink = pack.entry({ ...header, size: content.length }, content, (error) => (error ? reject(error) : resolve()));
+      // A failing output destroys the entry too; its error reaches us through the callback.
+      sink.on('error', () => undefined);
+    });
+    // If `failed` wins the race, this one rejects later with nobody waiting.
+    written.catch(() => undefined);
+    await Promise.race([written, failed]);
     return;
   }
   const source = await content();
@@ -90,7 +94,10 @@ async function addEntry(pack: tarStream.Pack, failed: Promise<never>, header: En
   const done = new Promise<void>((resolve, reject) => {
     finish = (error) => (error ? reject(error) : resolve());
   });
+  done.catch(() => undefined);
   const sink = pack.entry(header, finish);
+  // Errors come through `finish` (or `failed`); an unheard 'error' event would crash.
+  sink.on('error', () => undefined);
   try {
     for await (const chunk of source) {
       if (!sink.write(chunk as Buffer)) await Promise.race([new Promise<void>((resolve) => sink.once('drain', () => resolve())), failed]);

@@ -117,6 +117,17 @@ export class BlobStore {
    * digest and size. The caller adopts or removes the file.
    */
   async ingest(temporary: string, source: AsyncIterable<Buffer>, algorithm: DigestAlgorithm = 'sha256'): Promise<{ digest: Digest; size: number }> {
+    try {
+      return await this.ingestUnguarded(temporary, source, algorithm);
+    } catch (error) {
+      // A source nobody reads any more must not fail later with no one listening (a
+      // download aborted when the client closes would otherwise crash the process).
+      if (source instanceof Readable) source.destroy();
+      throw error;
+    }
+  }
+
+  private async ingestUnguarded(temporary: string, source: AsyncIterable<Buffer>, algorithm: DigestAlgorithm): Promise<{ digest: Digest; size: number }> {
     await mkdir(path.dirname(temporary), { recursive: true });
     const hash = createDigester(algorithm);
     let size = 0;
