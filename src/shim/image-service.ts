@@ -127,6 +127,7 @@ export class ImageService {
     } catch (caught) {
       const error = asServiceError(caught);
       metrics.pullFailures.inc({ registry: target.host });
+      rewriter.reportPullFailure(target, error.details);
       // The registry may have lost the image (or a blob): ask it again next time.
       if (resolution.normalised) rewriter.forget(resolution.normalised);
       if (error.code === status.CANCELLED || error.code === status.DEADLINE_EXCEEDED) throw error;

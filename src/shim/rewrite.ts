@@ -57,6 +57,9 @@ export interface LocalCandidates {
   readonly candidates: readonly Candidate[];
 }
 
+/** Runtime pull errors that mean "the registry did not answer", not "it said no". */
+const UNREACHABLE_PULL_ERROR = /connection refused|no route to host|i\/o timeout|network is unreachable|connection reset|dial tcp|server misbehaving|\b50[234]\b|service unavailable|bad gateway/i;
+
 export class Rewriter {
   private readonly cache: RewriteCache;
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -128,14 +131,21 @@ export class Rewriter {
     const key = normalised.text;
     const cached = this.lookup(key);
     if (cached?.kind === 'absent') return unchanged('cached-absent', { cache: 'hit' });
+    let known: Parameters<Rewriter['probeAll']>[2];
     if (cached?.kind === 'present') {
       const candidate = candidates.find((c) => c.target.id === cached.targetId && c.reference === cached.reference);
-      if (candidate && this.breakerFor(candidate.target).state !== 'open') {
-        return { ...unchanged('cached-present'), result: candidate.reference, rewritten: true, target: candidate.target, cache: 'hit', digest: cached.digest };
+      if (candidate) {
+        // The search is cached, but the winner is asked again (one bounded HEAD): a
+        // registry that died or hangs since costs the probe timeout, not a stuck pull.
+        const checked = await this.probeOne(candidate);
+        if (checked.outcome?.kind === 'present') {
+          return { ...unchanged('cached-present'), result: candidate.reference, rewritten: true, target: candidate.target, cache: 'hit', digest: checked.outcome.digest, probes: [checked.note] };
+        }
+        this.cache.delete(key);
+        known = { candidate, ...checked };
       }
-      // The cached registry is down (or gone from the config): decide afresh.
     }
-    const decided = await this.flights.run(key, () => this.probeAll(key, candidates));
+    const decided = await this.flights.run(key, () => this.probeAll(key, candidates, known));
     // Unchanged means byte-for-byte the caller's string, not its normalised form.
     return { ...decided, original: image, result: decided.rewritten ? decided.result : image, cache: this.cache.enabled ? 'miss' : 'off' };
   }
@@ -148,43 +158,54 @@ export class Rewriter {
     return entry;
   }
 
-  private async probeAll(key: string, candidates: readonly Candidate[]): Promise<Resolution> {
+  /** One probe with its breaker accounting and metrics; undefined when the breaker is open. */
+  private async probeOne(candidate: Candidate): Promise<{ outcome: ProbeOutcome | undefined; note: ProbeNote }> {
+    const registry = candidate.target.host;
+    const breaker = this.breakerFor(candidate.target);
+    if (!breaker.tryAcquire()) return { outcome: undefined, note: { registry, outcome: 'breaker-open' } };
+    let outcome: ProbeOutcome;
+    let durationMs = 0;
+    try {
+      const result = await this.prober.probe(candidate);
+      outcome = result.outcome;
+      durationMs = result.durationMs;
+    } catch (error) {
+      outcome = { kind: 'error', message: (error as Error).message, unreachable: false };
+    }
+    if (outcome.kind === 'error' && outcome.unreachable) breaker.failure();
+    else breaker.success();
+    this.metrics.probeDuration.observe({ registry, outcome: outcome.kind }, durationMs / 1000);
+    const detail = outcome.kind === 'error' ? { detail: outcome.message } : outcome.kind === 'mismatch' ? { detail: `registry has ${outcome.digest}` } : {};
+    return { outcome, note: { registry, outcome: outcome.kind, ms: Math.round(durationMs), ...detail } };
+  }
+
+  /**
+   * Probes the candidates in order until one has the image. `known` holds answers
+   * already obtained in this decision (the re-check of a cached match), so no
+   * registry is asked twice.
+   */
+  private async probeAll(key: string, candidates: readonly Candidate[], known?: { candidate: Candidate; outcome: ProbeOutcome | undefined; note: ProbeNote }): Promise<Resolution> {
     const probes: ProbeNote[] = [];
     // Whether every candidate so far gave a definite answer (404).
     let definite = true;
     for (const candidate of candidates) {
-      const registry = candidate.target.host;
-      const breaker = this.breakerFor(candidate.target);
-      if (!breaker.tryAcquire()) {
-        definite = false;
-        probes.push({ registry, outcome: 'breaker-open' });
-        continue;
-      }
-      let outcome: ProbeOutcome;
-      let durationMs = 0;
-      try {
-        const result = await this.prober.probe(candidate);
-        outcome = result.outcome;
-        durationMs = result.durationMs;
-      } catch (error) {
-        outcome = { kind: 'error', message: (error as Error).message, unreachable: false };
-      }
-      if (outcome.kind === 'error' && outcome.unreachable) breaker.failure();
-      else breaker.success();
-      this.metrics.probeDuration.observe({ registry, outcome: outcome.kind }, durationMs / 1000);
-      probes.push({
-        registry,
-        outcome: outcome.kind,
-        ms: Math.round(durationMs),
-        ...(outcome.kind === 'error' ? { detail: outcome.message } : outcome.kind === 'mismatch' ? { detail: `registry has ${outcome.digest}` } : {}),
-      });
-      if (outcome.kind === 'present') {
+      const { outcome, note } = known?.candidate === candidate ? known : await this.probeOne(candidate);
+      probes.push(note);
+      if (outcome?.kind === 'present') {
         this.cache.setPresent(key, { targetId: candidate.target.id, reference: candidate.reference, digest: outcome.digest }, definite ? undefined : this.config.cache.negativeTtlMs);
         return { original: key, normalised: key, result: candidate.reference, rewritten: true, target: candidate.target, cache: 'miss', reason: 'present', digest: outcome.digest, probes };
       }
-      if (outcome.kind !== 'absent') definite = false;
+      if (outcome?.kind !== 'absent') definite = false;
     }
     if (definite) this.cache.setAbsent(key);
     return { original: key, normalised: key, result: key, rewritten: false, target: undefined, cache: 'miss', reason: definite ? 'absent' : 'unavailable', probes };
+  }
+
+  /**
+   * A pull from `target` failed. When the runtime's message says the registry could not
+   * be reached, it counts against its breaker like a failed probe would.
+   */
+  reportPullFailure(target: RegistryTarget, message: string): void {
+    if (UNREACHABLE_PULL_ERROR.test(message)) this.breakerFor(target).failure();
   }
 }

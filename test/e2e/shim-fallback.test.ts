@@ -6,14 +6,15 @@
 // comes from the registries' own logs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { freePort } from '../support/net.js';
 import { stopAll } from '../support/process.js';
 import { writeShimConfig, type LogLine } from '../support/shim.js';
 import { PUBLIC_PASSWORD, PUBLIC_USER, ShimLab, berthRequests, distributionRequests, fetched } from '../support/shim-lab.js';
 import { removeScratchDirs } from '../support/tmp.js';
+import { PROJECT_ROOT } from '../support/tools.js';
 
 const PUBLIC_CREDS = `${PUBLIC_USER}:${PUBLIC_PASSWORD}`;
 const PROBE_TIMEOUT_MS = 2000;
@@ -101,7 +102,7 @@ test('private registry stopped: the pull falls back within the probe timeout plu
 
   await lab.stopPrivate();
   const from = (await lab.shim!.lines()).length;
-  // The cached decision still says "private": the pull there fails and falls back.
+  // The cached decision says "private"; its re-check is refused at once and the pull goes public.
   const fallback = await pull('docker.io/library/app:1', 'library/app');
   assert.equal(fallback.code, 0);
   assert.ok(fallback.fromPublic >= 2, 'served by the public registry');
@@ -110,8 +111,9 @@ test('private registry stopped: the pull falls back within the probe timeout plu
   const decisions = await decisionsSince(from);
   assert.deepEqual(
     decisions.map((d) => `${d['reason']}:${d['result']}`),
-    [`cached-present:${lab.privateHost}/library/app:1`, 'private-pull-failed:docker.io/library/app:1'],
+    ['unavailable:docker.io/library/app:1'],
   );
+  assert.match(JSON.stringify(decisions[0]!['probes']), /ECONNREFUSED/);
   assert.deepEqual((await lab.criImages()).get('docker.io/library/app:1'), publicApp.manifest.digest);
 
   // Each further pull probes (refused at once) and goes public; the third failure opens the breaker.
@@ -158,26 +160,81 @@ test('private registry back: the shim uses it again within the breaker reset tim
   await lab.shim!.waitForLine('the breaker to close', (line) => line['breaker'] === 'closed', { from });
 });
 
-test('private registry hung (accepts, never answers): the probe gives up at its timeout and the pull goes public', async () => {
-  const sockets: Socket[] = [];
-  const blackhole: Server = createServer((socket) => sockets.push(socket));
+/**
+ * A TCP proxy in front of the private registry that can start hanging: existing
+ * connections are cut, new ones are accepted and never answered.
+ */
+class HangingProxy {
+  hang = false;
+  private readonly open = new Set<Socket>();
+  private readonly server: Server;
+  constructor(private readonly target: number) {
+    this.server = createServer((client) => {
+      this.open.add(client);
+      client.on('close', () => this.open.delete(client));
+      client.on('error', () => undefined);
+      if (this.hang) return;
+      const upstream = connect(this.target, '127.0.0.1');
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+  }
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+  }
+  startHanging(): void {
+    this.hang = true;
+    for (const socket of this.open) socket.destroy();
+  }
+  close(): void {
+    for (const socket of this.open) socket.destroy();
+    this.server.close();
+  }
+}
+
+test('private registry hangs (accepts, never answers): one probe timeout, then the pull goes public — also for an image cached as private', async () => {
   const port = await freePort();
-  await new Promise<void>((resolve) => blackhole.listen(port, '127.0.0.1', resolve));
+  const proxy = new HangingProxy(lab.privatePort);
+  await proxy.listen(port);
+  const proxyHost = `127.0.0.1:${port}`;
+  // containerd reaches the proxy over plain HTTP, like the registry behind it.
+  const hosts = await readFile(path.join(PROJECT_ROOT, 'deploy', 'containerd-hosts.toml'), 'utf8');
+  await mkdir(path.join(lab.containerd.hostsDir, proxyHost), { recursive: true });
+  await writeFile(path.join(lab.containerd.hostsDir, proxyHost, 'hosts.toml'), hosts.replaceAll('sealos.hub:5000', proxyHost));
   try {
-    await reconfigure(config({ address: `http://127.0.0.1:${port}` }));
+    await reconfigure(config({ address: `http://${proxyHost}` }));
+    await lab.push('private', 'hang-private', 'library/hang:1', LAYER);
+    const publicHang = await lab.push('public', 'hang-public', 'library/hang:1', LAYER);
+    const cached = await pull('docker.io/library/hang:1', 'library/hang');
+    assert.ok(cached.fromPrivate >= 2, 'served by the private registry through the proxy, and cached');
+    await rmi('docker.io/library/hang:1');
+    await rmi(`${proxyHost}/library/hang:1`);
+
+    proxy.startHanging();
+    let from = (await lab.shim!.lines()).length;
+    const afterCache = await pull('docker.io/library/hang:1', 'library/hang');
+    assert.equal(afterCache.code, 0);
+    assert.ok(afterCache.fromPublic >= 2);
+    figures['hungAfterCachedMatch'] = afterCache.ms;
+    assert.ok(afterCache.ms >= PROBE_TIMEOUT_MS - 100, `the re-check of the cached match waited its timeout (${afterCache.ms} ms)`);
+    assert.ok(afterCache.ms < PROBE_TIMEOUT_MS + baselineMs + 1500, `pull took ${afterCache.ms} ms (probe timeout ${PROBE_TIMEOUT_MS} + public pull ${baselineMs})`);
+    const [recheck] = await decisionsSince(from);
+    assert.equal(recheck!['reason'], 'unavailable');
+    assert.match(JSON.stringify(recheck!['probes']), /timed out/);
+    assert.equal((await lab.criImages()).get('docker.io/library/hang:1'), publicHang.manifest.digest);
+
     await lab.push('public', 'slow-public', 'library/slow:1', LAYER);
-    const from = (await lab.shim!.lines()).length;
-    const result = await pull('docker.io/library/slow:1', 'library/slow');
-    assert.ok(result.fromPublic >= 2);
-    figures['fallbackWithHungRegistry'] = result.ms;
-    assert.ok(result.ms >= PROBE_TIMEOUT_MS - 100, `the probe waited its timeout (${result.ms} ms)`);
-    assert.ok(result.ms < PROBE_TIMEOUT_MS + baselineMs + 1500, `pull took ${result.ms} ms (probe timeout ${PROBE_TIMEOUT_MS} + public pull ${baselineMs})`);
-    const [decision] = await decisionsSince(from);
-    assert.equal(decision!['reason'], 'unavailable');
-    assert.match(JSON.stringify(decision!['probes']), /timed out/);
+    from = (await lab.shim!.lines()).length;
+    const fresh = await pull('docker.io/library/slow:1', 'library/slow');
+    assert.ok(fresh.fromPublic >= 2);
+    figures['hungNotCached'] = fresh.ms;
+    assert.ok(fresh.ms >= PROBE_TIMEOUT_MS - 100, `the probe waited its timeout (${fresh.ms} ms)`);
+    assert.ok(fresh.ms < PROBE_TIMEOUT_MS + baselineMs + 1500, `pull took ${fresh.ms} ms`);
+    assert.equal((await decisionsSince(from))[0]!['reason'], 'unavailable');
   } finally {
-    for (const socket of sockets) socket.destroy();
-    blackhole.close();
+    proxy.close();
     await reconfigure(config());
   }
 });

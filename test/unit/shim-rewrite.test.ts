@@ -60,7 +60,35 @@ test('the first registry (by priority) that has the image wins, and the answer i
   const again = await rewriter.resolve('docker.io/library/nginx:1.25');
   assert.equal(again.result, 'second.example/library/nginx:1.25');
   assert.equal(again.cache, 'hit', 'same normalised reference, same cache entry');
-  assert.equal(prober.calls.length, 2);
+  assert.deepEqual(prober.calls.slice(2), ['second.example/library/nginx:1.25'], 'only the cached winner is asked again, not the search');
+});
+
+test('a cached match whose registry lost the image or stopped answering is decided afresh', async () => {
+  let answer: ProbeOutcome = { kind: 'present', digest: DIGEST };
+  const { rewriter, prober } = setup((c) => (c.target.host === 'private:5000' ? answer : { kind: 'present', digest: DIGEST }));
+  assert.equal((await rewriter.resolve('app')).result, 'private:5000/library/app:latest');
+  answer = { kind: 'absent' };
+  const gone = await rewriter.resolve('app');
+  assert.equal(gone.result, 'second.example/library/app:latest');
+  assert.deepEqual(gone.probes.map((p) => `${p.registry}:${p.outcome}`), ['private:5000:absent', 'second.example:present'], 'the re-check counts; private is not asked twice');
+  answer = { kind: 'present', digest: DIGEST };
+  assert.equal((await rewriter.resolve('other')).result, 'private:5000/library/other:latest');
+  answer = ERROR;
+  const calls = prober.calls.length;
+  const down = await rewriter.resolve('other');
+  assert.equal(down.result, 'second.example/library/other:latest', 'a dead registry costs one bounded probe, not a pull from it');
+  assert.deepEqual(down.probes.map((p) => `${p.registry}:${p.outcome}`), ['private:5000:error', 'second.example:present']);
+  assert.equal(prober.calls.length, calls + 2);
+});
+
+test('a pull failure that says the registry was unreachable counts against its breaker', async () => {
+  const { rewriter } = setup(() => ({ kind: 'present', digest: DIGEST }));
+  const target = config().registries[0]!;
+  rewriter.reportPullFailure(target, 'failed to copy: httpReadSeeker: failed open: unexpected status code 404 Not Found');
+  rewriter.reportPullFailure(target, 'failed to resolve reference: dial tcp 127.0.0.1:5000: connect: connection refused');
+  rewriter.reportPullFailure(target, 'failed to do request: Head "http://private:5000/v2/": dial tcp: i/o timeout');
+  const result = await rewriter.resolve('nginx');
+  assert.equal(result.probes[0]!.outcome, 'breaker-open', 'two unreachable failures (threshold 2) opened it; the 404 did not count');
 });
 
 test('absent everywhere (definite 404s) is cached, briefly', async () => {
