@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Metadata, Server, ServerCredentials, credentials, status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { PROTO_FILE, loadCri } from '../../src/shim/cri.js';
 import { requestImage, withPullCredentials, withRequestImage } from '../../src/shim/cri-messages.js';
 import { parseShimConfig } from '../../src/shim/config.js';
@@ -114,7 +114,7 @@ async function fakeRegistry(): Promise<{ host: string; server: HttpServer }> {
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function setup(options: { fallback?: boolean; startRuntime?: boolean } = {}): Promise<{ runtime: FakeRuntime; client: Client; shim: Shim; registry: string; dir: string; runtimeSocket: string }> {
+async function setup(options: { fallback?: boolean; startRuntime?: boolean; extraConfig?: string; log?: Logger } = {}): Promise<{ runtime: FakeRuntime; client: Client; shim: Shim; registry: string; dir: string; runtimeSocket: string }> {
   const dir = await scratchDir('shim-server-');
   const runtimeSocket = path.join(dir, 'runtime.sock');
   const runtime = new FakeRuntime();
@@ -128,9 +128,10 @@ address: http://${host}
 auth: "admin:p:w"
 force: true
 fallback: ${options.fallback ?? true}
+${options.extraConfig ?? ''}
 `);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
-  const shim = await Shim.start({ config: parsed.config, criSocket: runtimeSocket, log: pino({ level: 'silent' }), userAgent: 'test', runtimeWaitPollMs: 50 });
+  const shim = await Shim.start({ config: parsed.config, criSocket: runtimeSocket, log: options.log ?? pino({ level: 'silent' }), userAgent: 'test', runtimeWaitPollMs: 50 });
   cleanups.push(() => shim.stop());
   const client = new Client(`unix://${parsed.config.shimSocket}`, credentials.createInsecure());
   cleanups.push(() => client.close());
@@ -244,4 +245,16 @@ test('a runtime socket that is not there yet: UNAVAILABLE naming it, then servic
   await shim.runtimeReady;
   assert.equal((await stat(shim.socketPath)).mode & 0o777, 0o600);
   await waitFor('the runtime through the shim', async () => (await unary(client, '/runtime.v1.RuntimeService/Version', Buffer.alloc(0)).then(() => true)), 10_000);
+});
+
+test('a cache stats line every statsLogInterval; none with disableStats', async () => {
+  const lines: string[] = [];
+  const sink = { write: (line: string): void => void lines.push(line) };
+  await setup({ extraConfig: 'cache: {statsLogInterval: 50ms}', log: pino({ level: 'info' }, sink) });
+  await waitFor('two stats lines', () => (lines.filter((l) => l.includes('"msg":"cache stats"')).length >= 2 ? true : undefined), 5000);
+  assert.match(lines.find((l) => l.includes('cache stats'))!, /"cache":\{"entries":0,"hits":0,"misses":0,"enabled":true\}/);
+  const quiet: string[] = [];
+  await setup({ extraConfig: 'cache: {statsLogInterval: 50ms, disableStats: true}', log: pino({ level: 'info' }, { write: (line: string): void => void quiet.push(line) }) });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(quiet.filter((l) => l.includes('cache stats')).length, 0);
 });
