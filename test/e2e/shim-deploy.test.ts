@@ -130,7 +130,7 @@ test('the shim unit\'s ExecStart serves, ExecReload\'s SIGHUP reloads, stop remo
     await shim.waitForLine('the reload', (line) => line.msg === 'config reloaded; rewrite cache cleared', { from });
   } finally {
     shim.child.kill('SIGTERM');
-    assert.deepEqual(await shim.exited, { code: 0, signal: null });
+    assert.deepEqual(await shim.exit(), { code: 0, signal: null });
   }
   await assert.rejects(lstat(socket), /ENOENT/);
 

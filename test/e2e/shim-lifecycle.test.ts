@@ -86,7 +86,7 @@ test('SIGHUP re-reads the config and clears the rewrite cache', async () => {
 test('restart: SIGTERM removes the socket and exits 0; a new shim serves on the same path', async () => {
   const shim = lab.shim!;
   shim.child.kill('SIGTERM');
-  assert.deepEqual(await shim.exited, { code: 0, signal: null });
+  assert.deepEqual(await shim.exit(), { code: 0, signal: null });
   await assert.rejects(lstat(lab.shimSocket), /ENOENT/, 'socket removed on shutdown');
   assert.match(await shim.logText(), /stopped; socket removed/);
   await lab.startShim();
@@ -96,7 +96,7 @@ test('restart: SIGTERM removes the socket and exits 0; a new shim serves on the 
 test('a stale socket left by a killed shim is removed and the new shim serves', async () => {
   const shim = lab.shim!;
   shim.child.kill('SIGKILL');
-  await shim.exited;
+  await shim.exit();
   assert.ok((await lstat(lab.shimSocket)).isSocket(), 'the killed shim left its socket behind');
   const fresh = await lab.startShim();
   assert.match(await fresh.logText(), /removed a stale socket file left by a previous shim/);
@@ -105,8 +105,7 @@ test('a stale socket left by a killed shim is removed and the new shim serves', 
 
 test('a second shim on a live socket refuses to start, and the first keeps serving', async () => {
   const second = await startShim(lab.configFile, { waitUntilServing: false });
-  const exit = await Promise.race([second.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
-  assert.deepEqual(exit, { code: 1, signal: null });
+  assert.deepEqual(await second.exit(), { code: 1, signal: null });
   assert.match(await second.logText(), /error: socket .*image-cri-shim\.sock is already in use: a live server answers on it/);
   assert.ok((await lstat(lab.shimSocket)).isSocket());
   assert.equal(await pullEdit(), 'private');
@@ -123,7 +122,7 @@ test('runtime socket not there yet: refused without force; with force the shim w
 
   await writeShimConfig(configFile, { ...config, force: false });
   const refused = await startShim(configFile, { waitUntilServing: false });
-  assert.deepEqual(await refused.exited, { code: 1, signal: null });
+  assert.deepEqual(await refused.exit(), { code: 1, signal: null });
   assert.match(await refused.logText(), new RegExp(`runtime socket ${runtimeSocket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist: is the runtime running\\? \\(set "force: true"`));
 
   await writeShimConfig(configFile, { ...config, force: true });

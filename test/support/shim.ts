@@ -17,6 +17,8 @@ export interface ShimProcess {
   readonly configFile: string;
   readonly logFile: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The exit, or a rejection after `timeoutMs` (every wait in the tests is bounded). */
+  exit(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   logText(): Promise<string>;
   lines(): Promise<LogLine[]>;
   /** Waits for a log line (after line number `from`) that matches. */
@@ -58,7 +60,14 @@ export async function startShim(configFile: string, options: { waitUntilServing?
       },
       waitOptions.timeoutMs ?? 15_000,
     );
-  const shim: ShimProcess = { child, configFile, logFile, exited, logText, lines, waitForLine, stop: () => stopProcess(child) };
+  const exit: ShimProcess['exit'] = (timeoutMs = 15_000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`berth shim (pid ${child.pid}) did not exit within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([exited, timeout]).finally(() => clearTimeout(timer));
+  };
+  const shim: ShimProcess = { child, configFile, logFile, exited, exit, logText, lines, waitForLine, stop: () => stopProcess(child) };
   if (options.waitUntilServing ?? true) {
     await waitFor(
       'berth shim to serve',

@@ -242,7 +242,7 @@ test('a runtime socket that is not there yet: UNAVAILABLE naming it, then servic
   });
   await runtime.listen(runtimeSocket);
   await chmod(runtimeSocket, 0o600);
-  await shim.runtimeReady;
+  await Promise.race([shim.runtimeReady, new Promise((_, reject) => setTimeout(() => reject(new Error('the shim did not see the runtime socket within 10 s')), 10_000).unref())]);
   assert.equal((await stat(shim.socketPath)).mode & 0o777, 0o600);
   await waitFor('the runtime through the shim', async () => (await unary(client, '/runtime.v1.RuntimeService/Version', Buffer.alloc(0)).then(() => true)), 10_000);
 });
