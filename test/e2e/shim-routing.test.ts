@@ -11,6 +11,7 @@ import { stopAll, waitFor } from '../support/process.js';
 import { buildRunnableImage } from '../support/runnable-image.js';
 import { PUBLIC_PASSWORD, PUBLIC_USER, ShimLab, berthRequests, distributionRequests, fetched } from '../support/shim-lab.js';
 import { skopeoCopy } from '../support/skopeo.js';
+import { writeShimConfig } from '../support/shim.js';
 import { removeScratchDirs } from '../support/tmp.js';
 
 const PUBLIC_CREDS = `${PUBLIC_USER}:${PUBLIC_PASSWORD}`;
@@ -175,6 +176,24 @@ test('runp / create / start: a host-network pod whose container image came throu
   assert.match(logs.stdout + logs.stderr, /hello from container through the shim/);
   await lab.crictl(['stopp', pod]);
   await lab.crictl(['rmp', pod]);
+});
+
+test('a path prefix and prefixSourceRegistry: docker.io/library/prefixed:1 is pulled from <private>/mirror/docker.io/library/prefixed:1', async () => {
+  const from = (await lab.shim!.lines()).length;
+  await writeShimConfig(lab.configFile, lab.baseConfig({ address: `http://${lab.privateHost}/mirror`, prefixSourceRegistry: true }));
+  await lab.shim!.waitForLine('the reload', (line) => line.msg === 'config reloaded; rewrite cache cleared', { from });
+  try {
+    const image = await lab.push('private', 'prefixed-private', 'mirror/docker.io/library/prefixed:1');
+    await lab.push('private', 'prefixed-wrong-place', 'library/prefixed:1');
+    const pull = await pullAndWatch(['docker.io/library/prefixed:1'], 'mirror/docker.io/library/prefixed');
+    assert.ok(pull.fromPrivate >= 2, 'served from the prefixed path');
+    assert.equal(fetched(berthRequests(pull.privateLog), 'library/prefixed').length, 0, 'the unprefixed repository was not used');
+    assert.deepEqual((await inspect('docker.io/library/prefixed:1')).repoDigests, [`${lab.privateHost}/mirror/docker.io/library/prefixed@${image.manifest.digest}`]);
+  } finally {
+    const restore = (await lab.shim!.lines()).length;
+    await writeShimConfig(lab.configFile, lab.baseConfig());
+    await lab.shim!.waitForLine('the reload', (line) => line.msg === 'config reloaded; rewrite cache cleared', { from: restore });
+  }
 });
 
 test('the shim logged one decision per pull, and no credential', async () => {
