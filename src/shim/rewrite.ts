@@ -80,10 +80,12 @@ export class Rewriter {
     let breaker = this.breakers.get(target.host);
     if (!breaker) {
       const host = target.host;
-      breaker = new CircuitBreaker(this.config.breaker, (state) => {
+      const created: CircuitBreaker = new CircuitBreaker(this.config.breaker, (state) => {
         this.metrics.breakerState.set({ registry: host }, BREAKER_STATE_VALUE[state]);
-        if (state !== 'half-open') this.log.warn({ registry: host, breaker: state }, state === 'open' ? 'registry breaker opened: skipping it until the reset time' : 'registry breaker closed: registry answers again');
+        if (state === 'open') this.log.warn({ registry: host, breaker: state, retryAt: new Date(created.retryAt() ?? Date.now()).toISOString() }, 'registry breaker opened: skipping it until the reset time');
+        if (state === 'closed') this.log.warn({ registry: host, breaker: state }, 'registry breaker closed: registry answers again');
       });
+      breaker = created;
       this.metrics.breakerState.set({ registry: host }, 0);
       this.breakers.set(host, breaker);
     }

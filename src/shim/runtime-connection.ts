@@ -1,7 +1,6 @@
 // The gRPC channel to the real runtime (containerd, cri-o, cri-dockerd) on its unix
 // socket. Every call carries raw bytes; the caller's deadline and cancellation follow
 // the call through (`parent`), so a kubelet that gives up also stops the runtime's work.
-import { access, constants } from 'node:fs/promises';
 import { Client, Metadata, credentials, status, type ClientReadableStream, type ServiceError, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 
 /** Same as kubelet's and the old shim's limit for CRI responses (ListImages on a big node). */
@@ -42,14 +41,6 @@ export class RuntimeConnection {
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
     });
-  }
-
-  /** Whether something accepts connections at the socket path right now (file exists and is reachable). */
-  async socketExists(): Promise<boolean> {
-    return access(this.socketPath, constants.F_OK).then(
-      () => true,
-      () => false,
-    );
   }
 
   private options(context: CallContext): { deadline?: number; parent?: ParentCall } {

@@ -1,6 +1,7 @@
 // One running shim: the socket, the server, the runtime connection and the current
 // rewrite state. A config reload swaps the rewrite state as a whole (new registries,
 // credentials, cache and breakers); the sockets and the metrics address need a restart.
+import { chmod, stat } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { ShimConfig } from './config.js';
@@ -12,7 +13,6 @@ import { Rewriter } from './rewrite.js';
 import { RuntimeConnection } from './runtime-connection.js';
 import { CriServer } from './server.js';
 import { INITIAL_SOCKET_MODE, copySocketOwnership, prepareSocketPath, removeSocket, socketIdentity } from './socket.js';
-import { chmod, stat } from 'node:fs/promises';
 
 export class ShimStartError extends Error {}
 
@@ -100,15 +100,21 @@ export class Shim {
     const { removedStale } = await prepareSocketPath(config.shimSocket);
     if (removedStale) log.warn({ socket: config.shimSocket }, 'removed a stale socket file left by a previous shim');
     this.runtime = new RuntimeConnection(criSocket);
+    const cri = loadCri();
+    const pathOf = (name: string): string => {
+      const method = cri.imageMethods.find((m) => m.name === name);
+      if (!method) throw new Error(`ImageService.${name} is missing from the CRI proto`);
+      return method.path;
+    };
     const images = new ImageService({
       runtime: this.runtime,
-      codecs: loadCri().codecs,
-      paths: { pull: '/runtime.v1.ImageService/PullImage', status: '/runtime.v1.ImageService/ImageStatus', remove: '/runtime.v1.ImageService/RemoveImage' },
+      codecs: cri.codecs,
+      paths: { pull: pathOf('PullImage'), status: pathOf('ImageStatus'), remove: pathOf('RemoveImage') },
       state: () => this.active,
       metrics: this.metrics,
       log,
     });
-    this.server = new CriServer(loadCri(), this.runtime, images.handlers());
+    this.server = new CriServer(cri, this.runtime, images.handlers());
     await this.server.listen(config.shimSocket);
     this.socketId = await socketIdentity(config.shimSocket);
     await chmod(config.shimSocket, INITIAL_SOCKET_MODE);

@@ -154,10 +154,6 @@ export function readStringField(buffer: Uint8Array, number: number): string | un
   return last ? payloadOf(buffer, last).toString('utf8') : undefined;
 }
 
-export function hasField(buffer: Uint8Array, number: number): boolean {
-  return readFields(buffer).some((field) => field.number === number);
-}
-
 /**
  * Replaces every occurrence of field `number` with `replacement` (an encoded field,
  * or nothing to delete it), put where the first occurrence was, or at the end when
