@@ -67,7 +67,8 @@ async function listImages(filter: string | undefined, flags: ImagesFlags): Promi
     if (!matches(name)) continue;
     let info = details.get(entry.digest);
     if (!info) {
-      info = await describeImage(store, entry);
+      // A damaged image (a blob deleted by hand, say) is still listed, so it can be removed.
+      info = await describeImage(store, entry).catch((): ImageDetails => ({ entry, kind: 'image', id: entry.digest, created: undefined, size: entry.size, images: [] }));
       details.set(entry.digest, info);
     }
     rows.push(rowOf(name, info));
