@@ -1,7 +1,8 @@
 // The operator's seed workflow with the real `berth` CLI against a Berth registry
 // (auth on): login, pull from a second registry standing in for docker.io (distribution
-// 2.8 holding a two-platform image), tag into the private registry, push; then docker
-// 20.10, containerd 1.6 (ctr --plain-http) and skopeo all see the same digest. Also:
+// 2.8 holding a two-platform image), tag into the private registry, push, and `berth
+// registry images`/`status` show it; then docker 20.10, containerd 1.6 (ctr
+// --plain-http) and skopeo all see the same digest. Also:
 // the store is a valid OCI layout (skopeo reads it as oci:), --platform and
 // --all-platforms, a repeated push reports "Layer already exists", and logout.
 import { after, before, test } from 'node:test';
@@ -115,6 +116,19 @@ test('berth tag and berth push to the private registry print docker push lines',
   ]);
   const again = await cli.berth(['push', privateName()]);
   assert.match(again.stdout, new RegExp(`${amd64.layers[0]!.digest.slice(7, 19)}: Layer already exists`));
+});
+
+test('berth registry images and berth registry status show the pushed image and a healthy login', async () => {
+  const amd64 = image.images[AMD64]!;
+  const rows = JSON.parse((await cli.berth(['registry', 'images', '-n', berth.host, '--filter', 'name=library/nginx', '--json'])).stdout) as Array<Record<string, string>>;
+  assert.deepEqual(
+    rows.map((row) => [row['RegistryName'], row['ImageName'], row['Tag'], row['ImageID'], row['ImageDigest']]),
+    [[berth.host, 'library/nginx', '1.25', amd64.config.digest.slice(7), amd64.manifest.digest]],
+  );
+  const table = (await cli.berth(['registry', 'images', '-n', berth.host])).stdout;
+  assert.match(table, new RegExp(`\\| ${berth.host.replace(/\./g, '\\.')} +\\| library/nginx +\\| 1\\.25 +\\| ${amd64.config.digest.slice(7, 19)} +\\|`));
+  const status = JSON.parse((await cli.berth(['registry', 'status', '--json'])).stdout) as Array<Record<string, string>>;
+  assert.deepEqual(status, [{ Name: berth.host, URL: berth.url, UserName: TEST_USER, Password: '******', Healthy: 'ok' }]);
 });
 
 test('docker, ctr and skopeo pull the pushed image with the same digest', async () => {
