@@ -179,7 +179,7 @@ test('a blob touched between the stat and the rename goes back; a PUT inside the
   await registry.stop();
 });
 
-test('--delete-untagged: an index pushed during the GC keeps its untagged child; other untagged manifests go', async () => {
+test('--delete-untagged: an index pushed during the GC keeps its untagged child, a kept image keeps its signature; other untagged manifests go', async () => {
   const { registry, client, root, fs } = await isolated();
   const repo = 'untagged/multi';
   const childLayer = blob('child-layer');
@@ -188,21 +188,54 @@ test('--delete-untagged: an index pushed during the GC keeps its untagged child;
   const orphanLayer = blob('orphan-layer');
   const orphanConfig = configBlob('orphan-config');
   const orphan = imageManifest(orphanConfig, [orphanLayer]);
-  await upload(client, repo, childLayer, childConfig, orphanLayer, orphanConfig);
+  // A tagged image with a signature (a referrer, untagged), and a signature of the orphan.
+  const taggedLayer = blob('tagged-layer');
+  const taggedConfig = configBlob('tagged-config');
+  const tagged = imageManifest(taggedConfig, [taggedLayer]);
+  const empty: Blob = { digest: sha256('{}'), size: 2, data: Buffer.from('{}') };
+  const signature = (subject: Blob, seed: string): { manifest: Blob; payload: Blob } => {
+    const payload = configBlob(seed);
+    const data = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/vnd.berth.test.signature',
+        config: descriptor(empty, 'application/vnd.oci.empty.v1+json'),
+        layers: [descriptor(payload, 'application/vnd.berth.test.payload')],
+        subject: descriptor(subject, OCI_MANIFEST),
+      }),
+    );
+    return { manifest: { digest: sha256(data), size: data.length, data }, payload };
+  };
+  const keptSignature = signature(tagged, 'sig-of-tagged');
+  const orphanSignature = signature(orphan, 'sig-of-orphan');
+  await upload(client, repo, childLayer, childConfig, orphanLayer, orphanConfig, taggedLayer, taggedConfig, empty, keptSignature.payload, orphanSignature.payload);
   await client.putManifest(repo, child.digest, child.data, OCI_MANIFEST);
   await client.putManifest(repo, orphan.digest, orphan.data, OCI_MANIFEST);
+  await client.putManifest(repo, 'tagged', tagged.data, OCI_MANIFEST);
+  await client.putManifest(repo, keptSignature.manifest.digest, keptSignature.manifest.data, OCI_MANIFEST);
+  await client.putManifest(repo, orphanSignature.manifest.digest, orphanSignature.manifest.data, OCI_MANIFEST);
   const revision = (digest: string): string => path.join(root, 'docker/registry/v2/repositories', repo, '_manifests/revisions/sha256', digest.slice(7), 'link');
-  await backdate(...[childLayer, childConfig, child, orphanLayer, orphanConfig, orphan].map((b) => blobFile(root, b.digest)), revision(child.digest), revision(orphan.digest));
+  const everything = [childLayer, childConfig, child, orphanLayer, orphanConfig, orphan, taggedLayer, taggedConfig, tagged, empty, keptSignature.payload, keptSignature.manifest, orphanSignature.payload, orphanSignature.manifest];
+  const manifests = [child, orphan, tagged, keptSignature.manifest, orphanSignature.manifest];
+  await backdate(...everything.map((b) => blobFile(root, b.digest)), ...manifests.map((m) => revision(m.digest)));
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ ...descriptor(child, OCI_MANIFEST), platform: { os: 'linux', architecture: 'amd64' } }] }));
   const report = await collectGarbage(fs, {
     deleteUntagged: true,
     graceMs: 10 * 60_000,
     hooks: { afterMark: () => client.putManifest(repo, 'v1', index, OCI_INDEX).then(() => undefined) },
   });
-  assert.deepEqual(report.untaggedRemoved, [{ repository: repo, digest: orphan.digest }]);
-  assert.deepEqual(deletedDigests(report).sort(), [orphan.digest, orphanLayer.digest, orphanConfig.digest].sort());
+  assert.deepEqual(report.untaggedRemoved.map((r) => r.digest).sort(), [orphan.digest, orphanSignature.manifest.digest].sort());
+  assert.deepEqual(
+    deletedDigests(report).sort(),
+    [orphan.digest, orphanLayer.digest, orphanConfig.digest, orphanSignature.manifest.digest, orphanSignature.payload.digest].sort(),
+  );
   assert.equal(await pullCompletely(client, repo, 'v1'), 2);
+  assert.equal(await pullCompletely(client, repo, 'tagged'), 2);
+  assert.equal(await pullCompletely(client, repo, keptSignature.manifest.digest), 2, 'the signature of a kept image stays');
+  assert.deepEqual((await client.referrers(repo, tagged.digest)).map((r) => r.digest), [keptSignature.manifest.digest]);
   assert.equal(await client.getManifest(repo, orphan.digest), undefined);
+  assert.equal(await client.getManifest(repo, orphanSignature.manifest.digest), undefined);
   client.close();
   await registry.stop();
 });
