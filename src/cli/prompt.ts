@@ -18,7 +18,6 @@ export async function promptLine(question: string): Promise<string> {
 
 export function promptSecret(question: string): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
     const finish = (error?: Error): void => {
@@ -37,7 +36,9 @@ export function promptSecret(question: string): Promise<string> {
         else value += char;
       }
     };
+    // Echo goes off before the prompt shows, so nothing typed after it is ever echoed.
     input.setRawMode(true);
+    process.stderr.write(question);
     input.resume();
     input.on('data', onData);
   });

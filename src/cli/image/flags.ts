@@ -5,7 +5,6 @@ import { parsePlatform, platformOf, type PlatformSpec } from '../../oci/platform
 import { ImageStore } from '../../store/image-store.js';
 import { defaultStoreRoot } from '../../store/layout.js';
 import { CliError } from '../cli-error.js';
-import type { ConnectionFlags } from '../clients.js';
 
 export interface StoreFlags {
   readonly root?: string;
@@ -22,18 +21,9 @@ export function openStore(flags: StoreFlags): Promise<ImageStore> {
 export function addConnectionOptions(command: Command): Command {
   return command
     .option('--authfile <file>', 'credentials file (default $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json)')
-    .option('--insecure', 'https without certificate verification, or plain http (an insecure registry)')
-    .option('--plain-http', 'talk plain http (the default for 127.0.0.0/8, localhost and [::1])')
-    .option('--ca-file <file>', 'trust this CA certificate (PEM) for https');
-}
-
-export function connectionFlags(flags: ConnectionFlags): ConnectionFlags {
-  return {
-    ...(flags.insecure ? { insecure: true } : {}),
-    ...(flags.plainHttp ? { plainHttp: true } : {}),
-    ...(flags.caFile ? { caFile: flags.caFile } : {}),
-    ...(flags.authfile ? { authfile: flags.authfile } : {}),
-  };
+    .option('--insecure', 'an insecure registry: https without certificate checks, else plain http (as docker does)')
+    .option('--plain-http', 'plain http (the default for 127.0.0.0/8, localhost and [::1])')
+    .option('--ca-file <file>', 'https (also on loopback), trusting this CA certificate (PEM)');
 }
 
 export interface PlatformFlags {
