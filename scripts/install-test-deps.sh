@@ -4,8 +4,12 @@
 #   2. npm dependencies (npm ci)
 #   3. Go-built test tools into .tools/bin: the OCI conformance suite, crane, oras, crictl
 # Run as root (or with sudo available). Idempotent; fails loudly when something is missing.
+# `--peers`: step 1 only (what `npm run bench` needs; it runs from a built tree, so it
+# must not re-run `npm ci` under itself, and it needs no Go toolchain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PEERS_ONLY=
+[[ ${1:-} == --peers ]] && PEERS_ONLY=1
 
 APT_PACKAGES=(docker-registry apache2-utils skopeo containerd runc umoci jq curl openssl gcc libc6-dev
   docker.io podman wrk hey hyperfine nginx-light iproute2 util-linux e2fsprogs)
@@ -61,6 +65,15 @@ install_go_tools() {
 }
 
 install_apt
+if [[ -n $PEERS_ONLY ]]; then
+  missing=()
+  for cmd in docker-registry skopeo containerd htpasswd wrk hey nginx curl; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
+  done
+  if (( ${#missing[@]} > 0 )); then echo "error: still missing after install: ${missing[*]}" >&2; exit 1; fi
+  echo "benchmark peers ready"
+  exit 0
+fi
 npm ci --no-audit --no-fund
 install_go_tools
 

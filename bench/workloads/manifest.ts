@@ -1,0 +1,106 @@
+// Workload 4: authenticated manifest GET and HEAD by tag.
+// Closed loop (GET: wrk, 2 threads; HEAD: hey, which unlike wrk handles HEAD): each
+// connection sends its next request when the last answer arrives, so the rate is the
+// server's capacity and latency ~ connections / rate.
+// Fixed rate (hey -q): 128 workers offering a set total rate, so p99 is the time a
+// request takes when the server is not saturated. The rate offered is 100x what
+// distribution achieves (the target), measured once before round 1.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { slot, type Context, type Workload } from '../lib/context.js';
+import { writeSmallImages } from '../lib/images.js';
+import { hey, wrk, type LoadResult } from '../lib/load.js';
+import type { MetricDefinition, Side } from '../lib/results.js';
+import { basicAuth, type RunningServer } from '../lib/servers.js';
+import { skopeoCopy } from '../lib/skopeo.js';
+
+const WORKLOAD = '4 manifest GET/HEAD';
+const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+export const FIXED_CONNECTIONS = 128;
+
+type Method = 'GET' | 'HEAD';
+
+function definition(id: string, label: string, unit: string, better: 'lower' | 'higher'): MetricDefinition {
+  return { id, workload: WORKLOAD, label, unit, better, baselineName: 'distribution', subjectName: 'berth' };
+}
+
+export function closedRateMetric(method: Method, connections: number): MetricDefinition {
+  return definition(`manifest-${method.toLowerCase()}-c${connections}-rate`, `manifest ${method} rate, closed loop, ${connections} conns`, 'req/s', 'higher');
+}
+export function closedP99Metric(method: Method, connections: number): MetricDefinition {
+  return definition(`manifest-${method.toLowerCase()}-c${connections}-p99`, `manifest ${method} p99, closed loop, ${connections} conns`, 'ms', 'lower');
+}
+export function fixedP99Metric(method: Method): MetricDefinition {
+  return definition(`manifest-${method.toLowerCase()}-fixed-p99`, `manifest ${method} p99 at a fixed rate, ${FIXED_CONNECTIONS} conns`, 'ms', 'lower');
+}
+export function fixedRateMetric(method: Method): MetricDefinition {
+  return definition(`manifest-${method.toLowerCase()}-fixed-rate`, `manifest ${method} rate achieved at the fixed offered rate`, 'req/s', 'higher');
+}
+
+export function manifestWorkload(): Workload {
+  let offeredRate = 0;
+
+  const url = (server: RunningServer): string => `${server.url}/v2/bench/manifest/manifests/v1`;
+  const headers = (ctx: Context): Record<string, string> => ({ Authorization: basicAuth(ctx.credentials), Accept: ACCEPT });
+  /** False when nothing completed in a quick run's short window (distribution: bcrypt per request). */
+  const check = (ctx: Context, server: RunningServer, what: string, result: LoadResult): boolean => {
+    if (result.errors > 0) throw new Error(`${server.name} ${what}: ${result.errors} failed requests of ${result.requests}`);
+    if (result.requests > 0) return true;
+    if (ctx.quick && server.name === 'distribution') {
+      ctx.log(`  ${server.name}: ${what}: no request completed within the quick run's window`);
+      return false;
+    }
+    throw new Error(`${server.name} ${what}: no request completed`);
+  };
+
+  const runServer = async (ctx: Context, server: RunningServer, side: Side): Promise<void> => {
+    const seconds = ctx.sizes.manifestSeconds;
+    for (const connections of ctx.sizes.manifestConnections) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const result =
+          method === 'GET'
+            ? await wrk({ url: url(server), method, headers: headers(ctx), connections, seconds, threads: 2, work: ctx.work })
+            : await hey({ url: url(server), method, headers: headers(ctx), connections, seconds, rate: undefined });
+        if (!check(ctx, server, `${method} c${connections}`, result)) continue;
+        ctx.results.record(closedRateMetric(method, connections), side, result.requestsPerSecond);
+        ctx.results.record(closedP99Metric(method, connections), side, result.p99Ms);
+        ctx.log(`  ${server.name}: ${method} c${connections} ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+      }
+    }
+    for (const method of ['GET', 'HEAD'] as const) {
+      const result = await hey({ url: url(server), method, headers: headers(ctx), connections: FIXED_CONNECTIONS, rate: offeredRate, seconds });
+      if (!check(ctx, server, `hey ${method} at ${offeredRate}/s`, result)) continue;
+      ctx.results.record(fixedP99Metric(method), side, result.p99Ms);
+      ctx.results.record(fixedRateMetric(method), side, result.requestsPerSecond);
+      ctx.log(`  ${server.name}: ${method} offered ${offeredRate}/s over ${FIXED_CONNECTIONS} conns: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+    }
+  };
+
+  return {
+    id: 'manifest',
+    title: '4. authenticated manifest GET/HEAD: closed-loop rate and p99, and p99 at a fixed rate',
+    async setup(ctx) {
+      const layout = path.join(ctx.work, 'manifest-image');
+      await writeSmallImages(layout, [{ prefix: 'v', count: 1 }]);
+      for (const server of [ctx.berth, ctx.distribution]) {
+        await skopeoCopy(`oci:${layout}:v1`, `docker://${server.host}/bench/manifest:v1`, { destCreds: ctx.credentials });
+      }
+      await rm(layout, { recursive: true, force: true });
+      if (ctx.quick) {
+        offeredRate = 200;
+        return;
+      }
+      const calibration = await wrk({ url: url(ctx.distribution), method: 'GET', headers: headers(ctx), connections: 16, seconds: 5, threads: 2, work: ctx.work });
+      check(ctx, ctx.distribution, 'calibration', calibration);
+      offeredRate = Math.max(1000, Math.ceil((100 * calibration.requestsPerSecond) / 500) * 500);
+      ctx.results.notes.push(
+        `Fixed-rate runs offer ${offeredRate} req/s: 100x distribution's ${calibration.requestsPerSecond.toFixed(1)} req/s (5 s calibration, 16 connections), rounded up to a multiple of 500.`,
+      );
+      ctx.log(`  distribution calibration: ${calibration.requestsPerSecond.toFixed(1)} req/s -> fixed-rate runs offer ${offeredRate} req/s`);
+    },
+    async round(ctx, round) {
+      await slot(ctx, 'manifest', ctx.berth, round, () => runServer(ctx, ctx.berth, 'subject'));
+      await slot(ctx, 'manifest', ctx.distribution, round, () => runServer(ctx, ctx.distribution, 'baseline'));
+    },
+  };
+}
