@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { formatCliError } from './cli-error.js';
 import { registerImageCommands } from './image/register.js';
 import { registerLoginCommands } from './login.js';
+import { registerFsck } from './registry/fsck.js';
 import { registerRegistryAdmin } from './registry/admin.js';
 import { registerServe } from './registry/serve.js';
 import { registerShim } from './shim/command.js';
@@ -17,6 +18,7 @@ const program = new Command('berth')
 const registry = program.command('registry').description('run and administer a registry');
 registerServe(registry);
 registerRegistryAdmin(registry);
+registerFsck(registry);
 
 registerShim(program);
 registerLoginCommands(program);
