@@ -67,6 +67,12 @@ export class BlobArea {
   }
 }
 
+/** readLink with synchronous calls (see FsRoot.readSmallFileSync): for request hot paths only. */
+export function readLinkSync(fs: FsRoot, linkPath: string): Digest | undefined {
+  const content = fs.readSmallFileSync(linkPath);
+  return content ? parseDigest(content.toString('utf8').trim()) : undefined;
+}
+
 /** Reads a link file (`sha256:<hex>`); undefined when it is missing or not a digest. */
 export async function readLink(fs: FsRoot, linkPath: string): Promise<Digest | undefined> {
   const content = await fs.readFile(linkPath);

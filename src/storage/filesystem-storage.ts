@@ -3,15 +3,17 @@
 // any tag, tags removed before the revision they point at. So a reader, registry:2
 // included, can never see a link to missing content.
 import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
 import { digestOf, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { manifestReferences, parseManifest, type Descriptor, type Manifest } from '../oci/manifest.js';
 import { isNonDistributableLayer } from '../oci/media-types.js';
 import { isValidTag } from '../oci/names.js';
-import { BlobArea, readLink } from './blobs.js';
+import { BlobArea, readLink, readLinkSync } from './blobs.js';
 import { FsRoot } from './fs-root.js';
 import {
+  blobDataPath,
   layerLinkDirectory,
   REPOSITORIES_ROOT,
   repositoryPath,
@@ -77,9 +79,13 @@ export class FilesystemStorage implements RegistryStorage {
 
   // ---- blobs -------------------------------------------------------------------
 
-  /** The digest a repository's layer link names, when the link exists. */
-  private linkedLayer(repository: string, digest: Digest): Promise<Digest | undefined> {
-    return readLink(this.fs, `${layerLinkDirectory(repository, digest)}/link`);
+  /**
+   * The digest a repository's layer link names, when the link exists. Link files are
+   * read with synchronous calls here and in the other per-request lookups below
+   * (revisions, tags): see FsRoot.readSmallFileSync.
+   */
+  private async linkedLayer(repository: string, digest: Digest): Promise<Digest | undefined> {
+    return readLinkSync(this.fs, `${layerLinkDirectory(repository, digest)}/link`);
   }
 
   /**
@@ -91,13 +97,18 @@ export class FilesystemStorage implements RegistryStorage {
     const linked = await this.linkedLayer(repository, digest);
     if (!linked) return undefined;
     if (options.touch && !(await this.blobs.touch(linked))) return undefined;
-    const size = await this.blobs.size(linked);
-    return size === undefined ? undefined : { digest: linked.value, size };
+    const stats = this.fs.statSync(blobDataPath(linked));
+    return stats?.isFile() ? { digest: linked.value, size: stats.size } : undefined;
   }
 
   async openBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined> {
     const linked = await this.linkedLayer(repository, digest);
     return linked ? this.blobs.open(linked, range) : undefined;
+  }
+
+  /** The blob's data file, opened for reading (callers check the repository's link first). */
+  openBlobFile(digest: Digest): Promise<FileHandle | undefined> {
+    return this.fs.openForRead(blobDataPath(digest));
   }
 
   async unlinkBlob(repository: string, digest: Digest): Promise<boolean> {
@@ -195,7 +206,7 @@ export class FilesystemStorage implements RegistryStorage {
   // ---- manifests ---------------------------------------------------------------
 
   private async revisionExists(repository: string, digest: Digest): Promise<boolean> {
-    return (await readLink(this.fs, `${revisionLinkDirectory(repository, digest)}/link`)) !== undefined;
+    return readLinkSync(this.fs, `${revisionLinkDirectory(repository, digest)}/link`) !== undefined;
   }
 
   /** The manifest with this digest, when the repository holds a revision of it. */
@@ -214,7 +225,7 @@ export class FilesystemStorage implements RegistryStorage {
 
   async resolveTag(repository: string, tag: string): Promise<Digest | undefined> {
     if (!isValidTag(tag)) return undefined;
-    return readLink(this.fs, tagCurrentLinkPath(repository, tag));
+    return readLinkSync(this.fs, tagCurrentLinkPath(repository, tag));
   }
 
   async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
@@ -350,7 +361,7 @@ export class FilesystemStorage implements RegistryStorage {
 
   async listTags(repository: string): Promise<readonly string[] | undefined> {
     const dir = tagsDirectory(repository);
-    const stats = await this.fs.stat(dir);
+    const stats = this.fs.statSync(dir);
     if (!stats) return (await this.repositoryExists(repository)) ? [] : undefined;
     const cached = this.tagLists.get(repository, stats);
     if (cached) return cached;

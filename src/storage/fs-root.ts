@@ -2,7 +2,7 @@
 // relative paths built by layout.ts, refuses to follow symlinks inside the tree (so a
 // planted link cannot lead reads or writes out of the data dir), and makes every
 // visible write atomic: temp file, fsync, rename, fsync of the directory.
-import { constants, createReadStream, type Dirent, type ReadStream, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, lstatSync, openSync, readSync, type Dirent, type ReadStream, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, utimes, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -61,6 +61,32 @@ export class FsRoot {
     }
   }
 
+  /**
+   * assertNoSymlinks with synchronous lstat calls, for the request hot path: once the
+   * directories are in the verified cache (the common case) it makes no call at all.
+   */
+  assertNoSymlinksSync(relativeDir: string): void {
+    const now = Date.now();
+    const cached = this.verifiedDirectories.get(relativeDir);
+    if (cached !== undefined && cached > now) return;
+    const parts = relativeDir.split('/').filter((p) => p !== '');
+    let current = '';
+    for (const part of parts) {
+      current = current === '' ? part : `${current}/${part}`;
+      const until = this.verifiedDirectories.get(current);
+      if (until !== undefined && until > now) continue;
+      let stats: Stats;
+      try {
+        stats = lstatSync(this.absolute(current));
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw error;
+      }
+      if (stats.isSymbolicLink()) throw new SymlinkRefusedError(current);
+      this.rememberVerified(current, now);
+    }
+  }
+
   private rememberVerified(relativeDir: string, now: number): void {
     if (this.verifiedDirectories.size >= MAX_VERIFIED_DIRECTORIES) this.verifiedDirectories.clear();
     this.verifiedDirectories.set(relativeDir, now + VERIFIED_DIRECTORY_TTL_MS);
@@ -86,6 +112,45 @@ export class FsRoot {
       return await handle.readFile();
     } finally {
       await handle.close();
+    }
+  }
+
+  /**
+   * Reads a tiny file (a link file: `sha256:<hex>`) with synchronous calls: open, one
+   * read, close. On a local disk these take microseconds, far less than the four
+   * thread-pool round trips (and event-loop wake-ups) of an async readFile, and they
+   * sit on every manifest and blob request. At most `maxBytes` are read; a longer file
+   * is not a link and comes back truncated, which no digest parser accepts.
+   */
+  readSmallFileSync(relativePath: string, maxBytes = 512): Buffer | undefined {
+    this.assertNoSymlinksSync(path.posix.dirname(relativePath));
+    let fd: number;
+    try {
+      fd = openSync(this.absolute(relativePath), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw new SymlinkRefusedError(relativePath);
+      throw error;
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(maxBytes);
+      const length = readSync(fd, buffer, 0, maxBytes, 0);
+      return buffer.subarray(0, length);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** stat() with one synchronous lstat call (hot path: blob sizes, tag directories). */
+  statSync(relativePath: string): Stats | undefined {
+    this.assertNoSymlinksSync(path.posix.dirname(relativePath));
+    try {
+      const stats = lstatSync(this.absolute(relativePath));
+      if (stats.isSymbolicLink()) throw new SymlinkRefusedError(relativePath);
+      return stats;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
     }
   }
 
