@@ -1,10 +1,10 @@
 // /v2/<name>/blobs/<digest>: GET (with Range), HEAD, DELETE.
-import { pipeline } from 'node:stream/promises';
 import { parseDigest, type Digest } from '../../oci/digest.js';
 import type { RequestContext } from '../context.js';
 import { RegistryError } from '../errors.js';
 import { parseRangeHeader } from '../http-range.js';
 import { sendEmpty } from '../http-util.js';
+import { sendFileRange } from '../send-file.js';
 
 export function requireDigest(text: string | null | undefined): Digest {
   const digest = text ? parseDigest(text) : undefined;
@@ -39,14 +39,18 @@ export async function handleBlobGet(ctx: RequestContext, name: string, digestTex
     ctx.res.end();
     return;
   }
-  const stream = await ctx.storage.openBlob(name, digest, info.size === 0 ? undefined : (selected ?? { start: 0, end: info.size - 1 }));
-  if (!stream) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
-  ctx.res.writeHead(selected ? 206 : 200, headers);
+  // The link was just read: open the blob it names directly, not through the link again.
+  const handle = await ctx.storage.openBlobFile(requireDigest(info.digest));
+  if (!handle) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
   try {
-    await pipeline(stream, ctx.res);
+    ctx.res.writeHead(selected ? 206 : 200, headers);
+    await sendFileRange(handle, ctx.res, selected?.start ?? 0, selected?.end ?? info.size - 1);
   } catch (error) {
-    // The client went away mid-transfer; nothing to answer any more.
+    // The client went away mid-transfer (or the file shrank): nothing to answer any more.
     ctx.log.debug({ err: error, digest: digest.value }, 'blob transfer ended early');
+    ctx.res.destroy();
+  } finally {
+    await handle.close();
   }
 }
 
