@@ -1,10 +1,11 @@
-// HTTP load generators: wrk for closed-loop throughput (every connection sends its next
-// request as soon as the previous answer arrives), hey with -q for a fixed offered rate
-// (each worker waits for its ticker, so latency is service time rather than queueing).
-// wrk cannot do HEAD (it waits for the body that Content-Length announces), so HEAD's
-// closed loop is hey without -q.
+// HTTP load generators. Closed loop (every connection sends its next request as soon as
+// the previous answer arrives): wrk, and hey for HEAD, which wrk cannot do (it waits
+// for the body that Content-Length announces). Fixed rate: paced-load.js, Poisson
+// arrivals over keep-alive connections (`hey -q` would send synchronised bursts, one
+// request per worker per tick, which measures the burst, not the server).
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './proc.js';
 import { tool } from './tools.js';
 
@@ -111,4 +112,27 @@ export async function hey(options: HeyOptions): Promise<LoadResult> {
   args.push(options.url);
   const result = await run(tool('hey'), args, { timeoutMs: (options.seconds + 90) * 1000 });
   return parseHey(result.stdout);
+}
+
+export interface PacedResult extends LoadResult {
+  /** p99 of how late the generator sent a request after its arrival time. */
+  readonly sendLagP99Ms: number;
+}
+
+export interface PacedOptions {
+  readonly url: string;
+  readonly method: 'GET' | 'HEAD';
+  readonly headers: Record<string, string>;
+  readonly connections: number;
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+const PACED_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'paced-load.js');
+
+export async function paced(options: PacedOptions): Promise<PacedResult> {
+  const args = [PACED_SCRIPT, '--url', options.url, '--method', options.method, '--rate', String(options.rate), '--connections', String(options.connections), '--seconds', String(options.seconds)];
+  for (const [name, value] of Object.entries(options.headers)) args.push('--header', `${name}: ${value}`);
+  const result = await run(process.execPath, args, { timeoutMs: (options.seconds + 90) * 1000 });
+  return JSON.parse(result.stdout) as PacedResult;
 }

@@ -2,14 +2,15 @@
 // Closed loop (GET: wrk, 2 threads; HEAD: hey, which unlike wrk handles HEAD): each
 // connection sends its next request when the last answer arrives, so the rate is the
 // server's capacity and latency ~ connections / rate.
-// Fixed rate (hey -q): 128 workers offering a set total rate, so p99 is the time a
-// request takes when the server is not saturated. The rate offered is 100x what
-// distribution achieves (the target), measured once before round 1.
+// Fixed rate (paced-load.js): Poisson arrivals at a set total rate over 128 keep-alive
+// connections, so p99 is the time a request takes when the server is not saturated.
+// The rate offered is 100x what distribution achieves (the target), measured once
+// before round 1.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { slot, type Context, type Workload } from '../lib/context.js';
 import { writeSmallImages } from '../lib/images.js';
-import { hey, wrk, type LoadResult } from '../lib/load.js';
+import { hey, paced, wrk, type LoadResult } from '../lib/load.js';
 import type { MetricDefinition, Side } from '../lib/results.js';
 import { basicAuth, type RunningServer } from '../lib/servers.js';
 import { skopeoCopy } from '../lib/skopeo.js';
@@ -68,11 +69,13 @@ export function manifestWorkload(): Workload {
       }
     }
     for (const method of ['GET', 'HEAD'] as const) {
-      const result = await hey({ url: url(server), method, headers: headers(ctx), connections: FIXED_CONNECTIONS, rate: offeredRate, seconds });
-      if (!check(ctx, server, `hey ${method} at ${offeredRate}/s`, result)) continue;
+      const result = await paced({ url: url(server), method, headers: headers(ctx), connections: FIXED_CONNECTIONS, rate: offeredRate, seconds });
+      if (!check(ctx, server, `${method} at ${offeredRate}/s`, result)) continue;
       ctx.results.record(fixedP99Metric(method), side, result.p99Ms);
       ctx.results.record(fixedRateMetric(method), side, result.requestsPerSecond);
-      ctx.log(`  ${server.name}: ${method} offered ${offeredRate}/s over ${FIXED_CONNECTIONS} conns: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
+      ctx.log(
+        `  ${server.name}: ${method} offered ${offeredRate}/s over ${FIXED_CONNECTIONS} conns: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms (generator send lag p99 ${result.sendLagP99Ms.toFixed(2)} ms)`,
+      );
     }
   };
 
