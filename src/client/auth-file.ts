@@ -2,11 +2,11 @@
 // and docker's config.json, which uses the same `auths` map (Docker Hub under
 // `https://index.docker.io/v1/`). Unknown keys are preserved on rewrite. Writes are
 // atomic and private (0600).
-import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DOCKER_HUB, normaliseRegistryHost } from '../oci/reference.js';
 import type { Credentials } from './credentials.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface AuthFileEntry {
   auth?: string;
@@ -47,10 +47,7 @@ export async function readAuthFile(file: string): Promise<AuthFile> {
 
 export async function writeAuthFile(file: string, content: AuthFile): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  await writeFile(temporary, `${JSON.stringify(content, null, '\t')}\n`, { mode: 0o600 });
-  await chmod(temporary, 0o600);
-  await rename(temporary, file);
+  await writeFileAtomic(file, `${JSON.stringify(content, null, '\t')}\n`, 0o600);
 }
 
 /** The registry a key names: scheme and path stripped, Docker Hub aliases folded. */

@@ -4,8 +4,8 @@
 // visible write atomic: temp file, fsync, rename, fsync of the directory.
 import { closeSync, constants, createReadStream, lstatSync, openSync, readSync, type Dirent, type ReadStream, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, utimes, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { syncDirectory, writeFileAtomic } from '../util/atomic-file.js';
 
 /** Raised when a path inside the data dir runs through a symlink. */
 export class SymlinkRefusedError extends Error {
@@ -186,26 +186,8 @@ export class FsRoot {
 
   /** Writes a file so that readers see either nothing or all of it. */
   async writeFileAtomic(relativePath: string, data: string | Uint8Array): Promise<void> {
-    const dir = path.posix.dirname(relativePath);
-    await this.mkdirp(dir);
-    const temporary = `${relativePath}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await open(this.absolute(temporary), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await rm(this.absolute(temporary), { force: true });
-      throw error;
-    }
-    await handle.close();
-    try {
-      await rename(this.absolute(temporary), this.absolute(relativePath));
-    } catch (error) {
-      await rm(this.absolute(temporary), { force: true });
-      throw error;
-    }
-    await this.syncDirectory(dir);
+    await this.mkdirp(path.posix.dirname(relativePath));
+    await writeFileAtomic(this.absolute(relativePath), data);
   }
 
   /**
@@ -242,16 +224,8 @@ export class FsRoot {
   }
 
   /** fsync of a directory makes a rename or create in it durable. */
-  async syncDirectory(relativeDir: string): Promise<void> {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(this.absolute(relativeDir), constants.O_RDONLY | constants.O_DIRECTORY);
-      await handle.sync();
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    } finally {
-      await handle?.close();
-    }
+  syncDirectory(relativeDir: string): Promise<void> {
+    return syncDirectory(this.absolute(relativeDir));
   }
 
   async removeTree(relativePath: string): Promise<void> {

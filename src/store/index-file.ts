@@ -4,14 +4,13 @@
 // `io.containerd.image.name` carries the same name for containerd's tools. Entries
 // without a name are images kept by ID (`<none>`). Unknown fields are preserved.
 // The file is replaced atomically: temp file, fsync, rename, fsync of the directory.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { MEDIA_TYPE } from '../oci/media-types.js';
 import { INDEX_FILE } from './layout.js';
 import { StoreError } from './errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 export const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
@@ -63,29 +62,6 @@ export async function readIndex(root: string): Promise<IndexEntry[]> {
 }
 
 export async function writeIndex(root: string, entries: readonly IndexEntry[]): Promise<void> {
-  const file = path.join(root, INDEX_FILE);
-  const temporary = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const body = `${JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests: entries.map((e) => JSON.parse(JSON.stringify(e)) as IndexEntry) }, null, 2)}\n`;
-  const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-  try {
-    await handle.writeFile(body);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  const dir = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(path.join(root, INDEX_FILE), body);
 }

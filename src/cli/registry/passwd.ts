@@ -2,12 +2,10 @@
 // `$2y$` as `htpasswd -B` writes it), keeping every other line as it was. The file is
 // replaced atomically, so a registry reading it (Berth re-reads it when it changes)
 // sees the old file or the new one, never half of one.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { ask, haveTerminal, readStdin } from './prompt.js';
 
@@ -53,35 +51,6 @@ export function setHtpasswdEntry(text: string, user: string, hash: string): { te
   }
   if (added) out.push(`${user}:${hash}`);
   return { text: `${out.join('\n')}\n`, added };
-}
-
-/** Temp file in the same directory, fsync, rename, fsync of the directory. */
-async function writeAtomically(file: string, text: string, mode: number): Promise<void> {
-  const dir = path.dirname(file);
-  const temporary = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
-  const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await handle.writeFile(text);
-    await handle.chmod(mode);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  const directory = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
 }
 
 async function readExisting(file: string): Promise<{ text: string; mode: number }> {
@@ -137,7 +106,7 @@ Examples:
       checkPassword(password);
       const { text, added } = setHtpasswdEntry(existing.text, user, await hashPassword(password));
       try {
-        await writeAtomically(file, text, existing.mode);
+        await writeFileAtomic(file, text, existing.mode);
       } catch (error) {
         throw new CliError(`cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }

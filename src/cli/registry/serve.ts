@@ -1,6 +1,6 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
-import { mkdir, realpath, stat, writeFile, rename } from 'node:fs/promises';
+import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -14,6 +14,7 @@ import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, readRegistryConfigDo
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
 import { FilesystemStorage } from '../../storage/filesystem-storage.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
 
@@ -84,9 +85,7 @@ async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<stri
     return file;
   }
   const hash = bcrypt.hashSync(DEFAULT_PASSWORD, 10);
-  const temporary = `${file}.tmp-${process.pid}`;
-  await writeFile(temporary, `${DEFAULT_USER}:${hash}\n`, { mode: 0o600 });
-  await rename(temporary, file);
+  await writeFileAtomic(file, `${DEFAULT_USER}:${hash}\n`, 0o600);
   log.warn(
     { htpasswd: file, user: DEFAULT_USER },
     `no htpasswd configured; created one for the default user "${DEFAULT_USER}" with the default password. Change it with: berth registry passwd --htpasswd ${file}`,
