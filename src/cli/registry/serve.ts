@@ -17,6 +17,7 @@ import { FilesystemStorage } from '../../storage/filesystem-storage.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
+import { stopYoungGenerationGrowth } from './heap.js';
 
 export const DEFAULT_USER = 'admin';
 export const DEFAULT_PASSWORD = 'passw0rd';
@@ -248,6 +249,7 @@ Examples:
   berth registry serve filesystem /var/lib/registry --port 5050`,
     )
     .action(async (flags: ServeFlags) => {
+      stopYoungGenerationGrowth();
       const config = await loadConfig(flags);
       const log = createLogger(config.logLevel, 'berth-registry');
       const running = await startRegistry({ config, log, auth: true });
@@ -267,6 +269,7 @@ Examples:
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--pid-file <file>', 'write the process ID here')
     .action(async (dir: string, flags: { port: string; host: string; disableLogging?: boolean; logLevel: string; pidFile?: string }) => {
+      stopYoungGenerationGrowth();
       if (!/^\d{1,5}$/.test(flags.port) || Number(flags.port) > 65535) throw new CliError(`invalid port ${JSON.stringify(flags.port)}`);
       if (!(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) throw new CliError(`unknown log level ${JSON.stringify(flags.logLevel)}`);
       const host = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
