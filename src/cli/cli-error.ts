@@ -10,19 +10,8 @@ export class CliError extends Error {
   }
 }
 
-export function formatCliError(error: unknown): { line: string; exitCode: number } {
-  if (error instanceof CliError) {
-    return { line: `error: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`, exitCode: error.exitCode };
-  }
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const hint =
-    code === 'EACCES' || code === 'EPERM'
-      ? 'check permissions, or run as a user that may write there'
-      : code === 'EADDRINUSE'
-        ? 'another process listens on that address; pick another with --addr'
-        : code === 'ENOSPC'
-          ? 'the disk is full; free space and retry'
-          : undefined;
-  return { line: `error: ${message.split('\n')[0]}${hint ? ` (hint: ${hint})` : ''}`, exitCode: 1 };
+/** The final line a failed command prints, and its exit code. */
+export function formatCliError(error: unknown, explain: (error: unknown) => { message: string; hint?: string }): { line: string; exitCode: number } {
+  const { message, hint } = error instanceof CliError ? { message: error.message, hint: error.hint } : explain(error);
+  return { line: `error: ${message.split('\n')[0]}${hint ? ` (hint: ${hint})` : ''}`, exitCode: error instanceof CliError ? error.exitCode : 1 };
 }

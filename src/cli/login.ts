@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { lookupCredentials, readAuthFile, registryOfKey, removeCredentials, setCredentials, writeAuthFile } from '../client/auth-file.js';
 import { UnauthorizedError } from '../client/errors.js';
 import { CliError } from './cli-error.js';
-import type { ConnectionFlags } from './clients.js';
-import { connectRegistry } from './image/connect.js';
+import { createClient, type ConnectionFlags } from './clients.js';
 import { authFilePath, dockerConfigPath } from './credentials.js';
 import { action } from './image/errors.js';
 import { addConnectionOptions, examples } from './image/flags.js';
@@ -56,7 +55,7 @@ async function login(registryArgument: string, flags: LoginFlags): Promise<void>
   const current = await readAuthFile(file);
   const credentials = await credentialsFor(registry, flags, file);
   // A URL argument (http://host:5000) keeps its scheme for the check.
-  const client = await connectRegistry(registryArgument, flags, credentials);
+  const client = createClient(registryArgument, flags, credentials);
   try {
     await client.checkLogin();
   } catch (error) {

@@ -2,6 +2,7 @@
 // The `berth` command. Each command group registers itself; errors end as one line.
 import { Command } from 'commander';
 import { formatCliError } from './cli-error.js';
+import { explainError } from './explain-error.js';
 import { registerImageCommands } from './image/register.js';
 import { registerLoginCommands } from './login.js';
 import { registerFsck } from './registry/fsck.js';
@@ -25,7 +26,7 @@ registerLoginCommands(program);
 registerImageCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  const { line, exitCode } = formatCliError(error);
+  const { line, exitCode } = formatCliError(error, explainError);
   process.stderr.write(`${line}\n`);
   process.exitCode = exitCode;
 });

@@ -9,13 +9,18 @@ import { Authorizer } from './authorizer.js';
 import type { CredentialSource } from './credentials.js';
 import { resolveEndpoint, type RegistryEndpoint } from './endpoint.js';
 import { RegistryRequestError, UnauthorizedError, describeFailure, parseErrorBody } from './errors.js';
-import { HttpTransport, readAll, type HttpResponse, type TlsOptions } from './transport.js';
+import { HttpTransport, readAll, type HttpResponse, type RequestOptions, type TlsOptions } from './transport.js';
 import { verifyDigestStream } from './verify-stream.js';
 
 export interface RegistryClientOptions {
   /** Registry name or URL: `sealos.hub:5000`, `http://10.0.0.1:5000`, `docker.io`. */
   readonly registry: string;
   readonly plainHttp?: boolean;
+  /**
+   * Docker's insecure registry: https without certificate checks, and plain http when
+   * the server does not speak TLS at all. Chosen explicitly by the user, per registry.
+   */
+  readonly insecure?: boolean;
   readonly tls?: TlsOptions;
   readonly credentials?: CredentialSource;
   readonly timeoutMs?: number;
@@ -65,7 +70,7 @@ export function pushScope(repository: string): string {
 }
 
 export class RegistryClient {
-  readonly endpoint: RegistryEndpoint;
+  endpoint: RegistryEndpoint;
   private readonly transport: HttpTransport;
   private readonly ownsTransport: boolean;
   private readonly authorizer: Authorizer;
@@ -76,7 +81,7 @@ export class RegistryClient {
     this.transport =
       options.transport ??
       new HttpTransport({
-        ...(options.tls ? { tls: options.tls } : {}),
+        tls: { ...options.tls, ...(options.insecure ? { insecureSkipVerify: true } : {}) },
         timeoutMs: options.timeoutMs ?? 30_000,
         userAgent: options.userAgent ?? 'berth',
       });
@@ -89,6 +94,21 @@ export class RegistryClient {
 
   private url(path: string): URL {
     return new URL(path, this.endpoint.baseUrl);
+  }
+
+  /**
+   * One HTTP exchange. For an insecure registry that turns out not to speak TLS, the
+   * endpoint switches to plain http once and the request goes again.
+   */
+  private async exchange(method: string, target: URL, options: RequestOptions): Promise<HttpResponse> {
+    const current = target.host === this.endpoint.baseUrl.host && target.protocol !== this.endpoint.baseUrl.protocol ? withProtocol(target, this.endpoint.baseUrl.protocol) : target;
+    try {
+      return await this.transport.request(method, current, options);
+    } catch (error) {
+      if (!this.options.insecure || current.protocol !== 'https:' || current.host !== this.endpoint.baseUrl.host || !speaksNoTls(error)) throw error;
+      this.endpoint = { ...this.endpoint, baseUrl: withProtocol(this.endpoint.baseUrl, 'http:') };
+      return this.transport.request(method, withProtocol(current, 'http:'), options);
+    }
   }
 
   /** One request with auth challenges answered and transient failures retried. */
@@ -117,7 +137,7 @@ export class RegistryClient {
     for (let round = 0; round < 2; round++) {
       const headers = { ...options.headers, ...(authorization ? { Authorization: authorization } : {}) };
       const body = typeof options.body === 'function' ? await options.body() : options.body;
-      const response = await this.transport.request(method, target, {
+      const response = await this.exchange(method, target, {
         headers,
         ...(body !== undefined ? { body } : {}),
         followRedirects: options.followRedirects ?? (method === 'GET' || method === 'HEAD'),
@@ -144,7 +164,7 @@ export class RegistryClient {
 
   /** GET /v2/ without credentials: is something registry-shaped answering? */
   async ping(): Promise<{ status: number; challenge: string | undefined }> {
-    const response = await this.transport.request('GET', this.url('/v2/'), { followRedirects: true });
+    const response = await this.exchange('GET', this.url('/v2/'), { followRedirects: true });
     response.body.resume();
     return { status: response.status, challenge: response.headers['www-authenticate'] };
   }
@@ -361,6 +381,18 @@ export class RegistryClient {
     const index = JSON.parse((await readAll(response.body)).toString('utf8')) as { manifests?: Array<{ digest: string; mediaType: string; artifactType?: string }> };
     return index.manifests ?? [];
   }
+}
+
+function withProtocol(url: URL, protocol: string): URL {
+  const copy = new URL(url);
+  copy.protocol = protocol;
+  return copy;
+}
+
+/** The TLS handshake met something that is not a TLS server (a plain-http registry). */
+function speaksNoTls(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/.test((error as Error).message);
 }
 
 function header(response: HttpResponse, name: string): string | undefined {

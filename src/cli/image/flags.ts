@@ -18,13 +18,7 @@ export function openStore(flags: StoreFlags): Promise<ImageStore> {
   return ImageStore.open(flags.root ?? defaultStoreRoot());
 }
 
-export function addConnectionOptions(command: Command): Command {
-  return command
-    .option('--authfile <file>', 'credentials file (default $REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json)')
-    .option('--insecure', 'an insecure registry: https without certificate checks, else plain http (as docker does)')
-    .option('--plain-http', 'plain http (the default for 127.0.0.0/8, localhost and [::1])')
-    .option('--ca-file <file>', 'https (also on loopback), trusting this CA certificate (PEM)');
-}
+export { addConnectionOptions } from '../clients.js';
 
 export interface PlatformFlags {
   readonly platform?: string;

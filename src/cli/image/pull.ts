@@ -8,8 +8,7 @@ import { entryName } from '../../store/index-file.js';
 import type { ImageStore } from '../../store/image-store.js';
 import { familiarName, normaliseImageName, parseImageName } from '../../store/names.js';
 import { StoreTarget } from '../../store/store-content.js';
-import type { ConnectionFlags } from '../clients.js';
-import { connectRegistry } from './connect.js';
+import { createClient, type ConnectionFlags } from '../clients.js';
 import { action } from './errors.js';
 import { addConnectionOptions, addPlatformOptions, addStoreOption, examples, openStore, platformChoice, type PlatformFlags, type StoreFlags } from './flags.js';
 import { createReporter, reportingReader } from './progress.js';
@@ -26,7 +25,7 @@ export async function pullImage(store: ImageStore, text: string, flags: PullFlag
   const quiet = flags.quiet === true;
   const { allPlatforms, platform } = platformChoice(flags);
   const before = (await store.entries()).find((e) => entryName(e) === name)?.digest;
-  const client = await connectRegistry(reference.registry, flags);
+  const client = createClient(reference.registry, flags);
   const reporter = createReporter('pull', out, { quiet });
   const lease = await store.lease();
   let rootDigest: string | undefined;

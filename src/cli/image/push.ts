@@ -11,8 +11,7 @@ import { entryName } from '../../store/index-file.js';
 import { normaliseImageName, parseImageName } from '../../store/names.js';
 import { StoreSource } from '../../store/store-content.js';
 import { CliError } from '../cli-error.js';
-import type { ConnectionFlags } from '../clients.js';
-import { connectRegistry } from './connect.js';
+import { createClient, type ConnectionFlags } from '../clients.js';
 import { action } from './errors.js';
 import { addConnectionOptions, addStoreOption, examples, openStore, type StoreFlags } from './flags.js';
 import { createReporter, reportingReader } from './progress.js';
@@ -35,7 +34,7 @@ async function push(image: string, destinationText: string | undefined, flags: P
   const source = sourceName !== undefined ? parseImageName(sourceName) : undefined;
   // Blobs already in another repository of the same registry are mounted, not re-sent.
   const mountFrom = source && source.registry === destination.registry && source.repository !== destination.repository ? source.repository : undefined;
-  const client = await connectRegistry(destination.registry, flags);
+  const client = createClient(destination.registry, flags);
   const reporter = createReporter('push', out, { quiet, ...(mountFrom ? { mountedFrom: mountFrom } : {}) });
   try {
     const target = new RegistryRepository(client, destination.repository, mountFrom ? { mountFrom } : {});

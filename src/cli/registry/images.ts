@@ -9,7 +9,8 @@ import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { renderJson, renderTable } from '../output.js';
 import { matches, parseFilters, type ImageFilter } from './filter.js';
-import { addRemoteOptions, asCliError, openClient, type RemoteFlags } from './remote.js';
+import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { asCliError } from '../explain-error.js';
 import { formatRegistryImage, parseRegistryImage, pickRegistry } from './targets.js';
 
 export interface ImageRow {

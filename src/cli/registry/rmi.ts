@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { renderJson } from '../output.js';
-import { addRemoteOptions, explainLine, openClient, type RemoteFlags } from './remote.js';
+import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { explainLine } from '../explain-error.js';
 import { formatRegistryImage, parseRegistryImage, pickRegistry, type RegistryImage } from './targets.js';
 
 interface RmiFlags extends RemoteFlags {

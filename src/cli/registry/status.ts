@@ -5,7 +5,8 @@ import { listCredentials, readAuthFile } from '../../client/auth-file.js';
 import { mapSettled } from '../../util/pool.js';
 import { authFilePath } from '../credentials.js';
 import { maskSecret, renderJson, renderTable } from '../output.js';
-import { addRemoteOptions, explainLine, openClient, type RemoteFlags } from './remote.js';
+import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { explainLine } from '../explain-error.js';
 
 interface StatusFlags extends RemoteFlags {
   readonly json?: boolean;

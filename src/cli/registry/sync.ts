@@ -10,7 +10,8 @@ import { formatReference, parseReference, type ImageReference } from '../../oci/
 import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { resolvePlatform } from './platform-flag.js';
-import { addRemoteOptions, asCliError, openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { addRemoteOptions, openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { asCliError } from '../explain-error.js';
 import { registryWithDefaultPort } from './targets.js';
 import { describeFailures, describeSummary, runTransfers, type TransferSpec, type TransferSummary } from './transfer.js';
 

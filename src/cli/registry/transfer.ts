@@ -7,7 +7,8 @@ import { copyImage, CopyError } from '../../client/copy-image.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { formatPlatform, selectPlatform, type PlatformSpec } from '../../oci/platform.js';
 import { mapSettled } from '../../util/pool.js';
-import { explainLine, formatBytes } from './remote.js';
+import { formatBytes } from './remote.js';
+import { explainLine } from '../explain-error.js';
 
 export interface TransferSpec {
   /** What the report calls this image, e.g. `docker.io/library/nginx:1 -> library/nginx:1`. */
