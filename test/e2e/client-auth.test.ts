@@ -17,7 +17,7 @@ import { RegistryRequestError, UnauthorizedError } from '../../src/client/errors
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { RegistryRepository } from '../../src/client/registry-repository.js';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { berth, cliHome, oneLineError, writeLogins } from '../support/berth-cli.js';
+import { cliSandbox, oneErrorLine, writeLogins } from '../support/cli-sandbox.js';
 import { makePki } from '../support/certs.js';
 import { startDistribution } from '../support/distribution.js';
 import { seededBytes, sha256 } from '../support/images.js';
@@ -186,9 +186,9 @@ test('Bearer tokens against docker-registry auth.token: credentialed push token,
   wrong.close();
 
   // The CLI takes the same path: credentials from the auth file, a token per scope.
-  const home = await cliHome();
+  const home = await cliSandbox();
   await writeLogins(home.authFile, { [registry.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const listing = await berth(home, ['registry', 'images', '-n', registry.host]);
+  const listing = await home.berth(['registry', 'images', '-n', registry.host]);
   assert.match(listing.stdout, new RegExp(`\\| ${registry.host} +\\| team/app +\\| v1 +\\| ${sha256(image.config).slice(7, 19)} \\|`));
 });
 
@@ -254,13 +254,13 @@ test('TLS with a custom CA: trusted with the CA, refused without it, accepted un
   await pullImage(insecure, 'secure/app', 'v1', image);
   insecure.close();
 
-  const home = await cliHome();
+  const home = await cliSandbox();
   await writeLogins(home.authFile, { [registry.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const listing = await berth(home, ['registry', 'images', '-n', url, '--ca-file', pki.caCert]);
+  const listing = await home.berth(['registry', 'images', '-n', url, '--ca-file', pki.caCert]);
   assert.match(listing.stdout, new RegExp(`\\| ${registry.host} +\\| secure/app +\\| v1 +\\|`));
-  const refused = await berth(home, ['registry', 'images', '-n', url], { allowFailure: true });
-  assert.match(oneLineError(refused), /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\) \(hint: pass its CA with --ca-file, or use --insecure\)/);
-  const skipped = await berth(home, ['registry', 'images', '-n', url, '--insecure']);
+  const refused = await home.berth(['registry', 'images', '-n', url], { allowFailure: true });
+  assert.match(oneErrorLine(refused), /TLS certificate not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\) \(hint: pass its CA with --ca-file, or use --insecure\)/);
+  const skipped = await home.berth(['registry', 'images', '-n', url, '--insecure']);
   assert.match(skipped.stdout, /secure\/app/);
   await registry.stop();
 });

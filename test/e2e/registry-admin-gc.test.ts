@@ -20,7 +20,7 @@ import { digestOf } from '../../src/oci/digest.js';
 import { FsRoot } from '../../src/storage/fs-root.js';
 import { collectGarbage, GcBusyError, type GcReport } from '../../src/storage/gc.js';
 import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { berth, cliHome, oneLineError, writeLogins, type CliHome } from '../support/berth-cli.js';
+import { cliSandbox, oneErrorLine, writeLogins, type CliSandbox } from '../support/cli-sandbox.js';
 import { startDistribution } from '../support/distribution.js';
 import { LayoutWriter, seededBytes, sha256, writeImage, writeIndex, type Descriptor } from '../support/images.js';
 import { run, stopAll } from '../support/process.js';
@@ -32,10 +32,10 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const HOUR = 3_600_000;
 
-let home: CliHome;
+let home: CliSandbox;
 
 before(async () => {
-  home = await cliHome();
+  home = await cliSandbox();
 });
 
 after(async () => {
@@ -274,8 +274,8 @@ test('two collections never overlap; a dead holder\'s lock is broken; crash left
   assert.equal(await exists(lock), false, 'the stale lock was broken and ours released');
 
   await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'alive', startedAt: new Date().toISOString() }));
-  const busy = await berth(home, ['registry', 'gc', '--data-dir', root], { allowFailure: true });
-  assert.match(oneLineError(busy), /another garbage collection holds .*gc\.lock \(pid \d+ on .*\(hint: wait for it to finish/);
+  const busy = await home.berth(['registry', 'gc', '--data-dir', root], { allowFailure: true });
+  assert.match(oneErrorLine(busy), /another garbage collection holds .*gc\.lock \(pid \d+ on .*\(hint: wait for it to finish/);
   await rm(lock);
 
   // A collection killed with a blob in its trash: the next one puts it back.
@@ -363,10 +363,10 @@ test('gc while serving: repeated CLI runs during a skopeo push loop lose no blob
   const lane = async (): Promise<void> => {
     while ((pushing || reports.length < 3) && runs < 60) {
       runs += 1;
-      const result = await berth(home, ['registry', 'gc', '--data-dir', served.dataDir, '--grace', '2s', '--json'], { allowFailure: true });
+      const result = await home.berth(['registry', 'gc', '--data-dir', served.dataDir, '--grace', '2s', '--json'], { allowFailure: true });
       if (result.code === 0) reports.push(JSON.parse(result.stdout) as GcReport);
       else {
-        assert.match(oneLineError(result), /another garbage collection holds/);
+        assert.match(oneErrorLine(result), /another garbage collection holds/);
         busy += 1;
       }
     }
@@ -418,9 +418,9 @@ test('registry:2 offline: the same blobs as docker-registry garbage-collect, and
   };
   const theirs = await eligible();
   assert.deepEqual(theirs, [gone.manifest.digest, gone.config.digest, ...gone.layers.map((l) => l.digest)].sort());
-  const dry = JSON.parse((await berth(home, ['registry', 'gc', '--config', config, '--grace', '0s', '--dry-run', '--json'])).stdout) as GcReport;
+  const dry = JSON.parse((await home.berth(['registry', 'gc', '--config', config, '--grace', '0s', '--dry-run', '--json'])).stdout) as GcReport;
   assert.deepEqual(dry.deleted.map((d) => d.digest).sort(), theirs);
-  const done = await berth(home, ['registry', 'gc', '--config', config, '--grace', '0s']);
+  const done = await home.berth(['registry', 'gc', '--config', config, '--grace', '0s']);
   assert.match(done.stdout, new RegExp(`deleted 4 blob\\(s\\), freed .* \\(${dry.bytesFreed} bytes\\)`));
   assert.deepEqual(await eligible(), [], 'docker-registry finds nothing left to collect');
 
@@ -433,7 +433,7 @@ test('registry:2 offline: the same blobs as docker-registry garbage-collect, and
   const index = JSON.parse(await readFile(path.join(out, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
   assert.equal(index.manifests[0]?.digest, multi.index.digest);
   await writeLogins(home.authFile, { [restarted.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const listing = await berth(home, ['registry', 'images', '-n', restarted.host]);
+  const listing = await home.berth(['registry', 'images', '-n', restarted.host]);
   assert.match(listing.stdout, /Image count: 2\n/);
   again.close();
   await restarted.stop();

@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { berth, cliHome, oneLineError, writeLogins, type CliHome } from '../support/berth-cli.js';
+import { cliSandbox, oneErrorLine, writeLogins, type CliSandbox } from '../support/cli-sandbox.js';
 import { startDistribution } from '../support/distribution.js';
 import { LayoutWriter, sha256, writeImage, writeIndex, type BuiltImage, type BuiltIndex } from '../support/images.js';
 import { stopAll } from '../support/process.js';
@@ -17,7 +17,7 @@ import { skopeo, skopeoCopy } from '../support/skopeo.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
 
 let source: TestRegistry;
-let home: CliHome;
+let home: CliSandbox;
 let work: string;
 let layout: LayoutWriter;
 let app: BuiltImage;
@@ -38,7 +38,7 @@ async function pushBuilt(client: RegistryClient, repository: string, tag: string
 before(async () => {
   work = await scratchDir('registry-save-');
   source = await startDistribution({ user: TEST_USER, password: TEST_PASSWORD });
-  home = await cliHome();
+  home = await cliSandbox();
   layout = new LayoutWriter(path.join(work, 'layout'));
   app = await writeImage(layout, { seed: 'save-app', layers: 2, layerSize: 64 * 1024 });
   tool = await writeImage(layout, { seed: 'save-tool', layers: 1 });
@@ -85,7 +85,7 @@ test('save pulls every image into a directory, several at once', async () => {
   const list = path.join(work, 'images.txt');
   await writeFile(list, `# images for the cluster\n"${proxy.host}/lib/multi:2"\n\n${proxy.host}/vendor/list:3\n`);
   saved = path.join(work, 'saved');
-  const result = await berth(home, [
+  const result = await home.berth([
     'registry', 'save',
     '--images', `${proxy.host}/library/app:1,${proxy.host}/tools/tool@${tool.manifest.digest}`,
     '--images-file', list,
@@ -101,14 +101,14 @@ test('save pulls every image into a directory, several at once', async () => {
   // The same list with --max-pull-procs 1 really is sequential: the flag is what decides.
   const sequentialProxy = await startProxy(source.host, { delayMs: 20 });
   await writeLogins(home.authFile, { [sequentialProxy.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  await berth(home, ['registry', 'save', '--images', ['library/app:1', 'lib/multi:2', 'vendor/list:3'].map((r) => `${sequentialProxy.host}/${r}`).join(','), '--all-platforms', '--max-pull-procs', '1', path.join(work, 'sequential')]);
+  await home.berth(['registry', 'save', '--images', ['library/app:1', 'lib/multi:2', 'vendor/list:3'].map((r) => `${sequentialProxy.host}/${r}`).join(','), '--all-platforms', '--max-pull-procs', '1', path.join(work, 'sequential')]);
   assert.equal(sequentialProxy.maxRepositoriesInFlight(), 1);
   await sequentialProxy.close();
 
   // A second run finds everything in place and transfers nothing.
   const again = await startProxy(source.host);
   await writeLogins(home.authFile, { [again.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const rerun = await berth(home, ['registry', 'save', '--images', `${again.host}/library/app:1,${again.host}/lib/multi:2`, '--all-platforms', saved]);
+  const rerun = await home.berth(['registry', 'save', '--images', `${again.host}/library/app:1,${again.host}/lib/multi:2`, '--all-platforms', saved]);
   assert.match(rerun.stdout, /2 image\(s\): 0 copied, 2 up to date, 0 failed; 0 blob\(s\)/);
   assert.equal(again.requests.filter((r) => r.path.includes('/blobs/')).length, 0);
   await again.close();
@@ -117,19 +117,19 @@ test('save pulls every image into a directory, several at once', async () => {
 test('without --all-platforms the machine platform is saved; a bad image fails alone', async () => {
   await writeLogins(home.authFile, { [source.host]: { user: TEST_USER, password: TEST_PASSWORD } });
   const single = path.join(work, 'single');
-  const result = await berth(home, ['registry', 'save', '--images', `${source.host}/lib/multi:2,${source.host}/lib/nothing:1,${source.host}/library/app:1`, single], { allowFailure: true });
-  assert.match(oneLineError(result), /1 of 3 image\(s\) could not be saved to .*: .*lib\/nothing:1.*manifest unknown/);
+  const result = await home.berth(['registry', 'save', '--images', `${source.host}/lib/multi:2,${source.host}/lib/nothing:1,${source.host}/library/app:1`, single], { allowFailure: true });
+  assert.match(oneErrorLine(result), /1 of 3 image\(s\) could not be saved to .*: .*lib\/nothing:1.*manifest unknown/);
   assert.match(result.stdout, /FAILED .*lib\/nothing:1/);
   const amd64 = multi.images.find((i) => i.manifest.platform?.architecture === 'amd64')!;
   const link = await readFile(path.join(single, 'docker/registry/v2/repositories/lib/multi/_manifests/tags/2/current/link'), 'utf8');
   assert.equal(link, amd64.manifest.digest);
 
   const nothing = path.join(work, 'never-created');
-  const unknown = await berth(home, ['registry', 'save', '--images', `${source.host}/lib/nothing:1`, nothing], { allowFailure: true });
-  assert.match(oneLineError(unknown), /1 of 1 image\(s\) could not be saved/);
+  const unknown = await home.berth(['registry', 'save', '--images', `${source.host}/lib/nothing:1`, nothing], { allowFailure: true });
+  assert.match(oneErrorLine(unknown), /1 of 1 image\(s\) could not be saved/);
   await assert.rejects(readdir(nothing), /ENOENT/, 'nothing is created when nothing could be saved');
-  const down = await berth(home, ['registry', 'save', '--images', '127.0.0.1:9/x/y:1', nothing], { allowFailure: true });
-  assert.match(oneLineError(down), /registry http:\/\/127\.0\.0\.1:9 is not reachable: connection refused/);
+  const down = await home.berth(['registry', 'save', '--images', '127.0.0.1:9/x/y:1', nothing], { allowFailure: true });
+  assert.match(oneErrorLine(down), /registry http:\/\/127\.0\.0\.1:9 is not reachable: connection refused/);
 });
 
 test('docker-registry 2.8 and berth registry serve both serve the saved directory; skopeo pulls every image from each', async () => {

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { berth, cliHome, oneLineError, writeLogins, type CliHome } from '../support/berth-cli.js';
+import { cliSandbox, oneErrorLine, writeLogins, type CliSandbox } from '../support/cli-sandbox.js';
 import { startDistribution } from '../support/distribution.js';
 import { LayoutWriter, seededBytes, sha256, writeImage, writeIndex, type BuiltImage, type BuiltIndex, type Descriptor } from '../support/images.js';
 import { stopAll } from '../support/process.js';
@@ -18,7 +18,7 @@ import { removeScratchDirs, scratchDir } from '../support/tmp.js';
 
 let source: TestRegistry;
 let target: TestRegistry;
-let home: CliHome;
+let home: CliSandbox;
 let layout: LayoutWriter;
 let base: BuiltImage;
 let second: BuiltImage;
@@ -63,7 +63,7 @@ before(async () => {
   const work = await scratchDir('registry-sync-');
   source = await startDistribution({ user: TEST_USER, password: TEST_PASSWORD, accessLog: true });
   target = await startBerthProcess([]);
-  home = await cliHome();
+  home = await cliSandbox();
   await writeLogins(home.authFile, { [source.host]: { user: TEST_USER, password: TEST_PASSWORD }, [target.host]: { user: TEST_USER, password: TEST_PASSWORD } });
   layout = new LayoutWriter(path.join(work, 'layout'));
   base = await writeImage(layout, { seed: 'sync-base', layers: 3, layerSize: 50_000 });
@@ -97,8 +97,8 @@ async function digestAt(registry: TestRegistry, reference: string): Promise<stri
 }
 
 test('sync copies every repository and tag; an unreadable image is reported and the rest are copied', async () => {
-  const first = await berth(home, ['registry', 'sync', source.host, target.host, '--all-platforms', '--max-procs', '4'], { allowFailure: true });
-  assert.match(oneLineError(first), /1 of 4 image\(s\) failed: .*apps\/broken:1/);
+  const first = await home.berth(['registry', 'sync', source.host, target.host, '--all-platforms', '--max-procs', '4'], { allowFailure: true });
+  assert.match(oneErrorLine(first), /1 of 4 image\(s\) failed: .*apps\/broken:1/);
   assert.match(first.stdout, /FAILED .*apps\/broken:1/);
   assert.match(first.stdout, /Sync finished with failures: 4 image\(s\): 3 copied, 0 up to date, 1 failed/);
   assert.equal(await digestAt(target, 'apps/web:1.0'), base.manifest.digest);
@@ -121,7 +121,7 @@ test('a new tag at the source: the second sync transfers only its new blobs and 
   await new Promise((resolve) => setTimeout(resolve, 500)); // let both logs catch up
   const targetBefore = berthWrites(await target.logs());
   const sourceBefore = distributionBlobGets(await source.logs()).length;
-  const run = await berth(home, ['registry', 'sync', source.host, target.host, '--all-platforms'], { allowFailure: true });
+  const run = await home.berth(['registry', 'sync', source.host, target.host, '--all-platforms'], { allowFailure: true });
   assert.match(run.stdout, /5 image\(s\): 1 copied, 3 up to date, 1 failed; 2 blob\(s\)/);
   assert.match(run.stdout, /copied .*apps\/web:1\.1 .*: 2 blob\(s\) transferred .*, 3 already there/);
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -139,16 +139,16 @@ test('a new tag at the source: the second sync transfers only its new blobs and 
 test('copy puts DST/<path minus registry>; sync and copy refuse unreachable ends before doing anything', async () => {
   const other = await startBerthProcess([]);
   await writeLogins(home.authFile, { [source.host]: { user: TEST_USER, password: TEST_PASSWORD }, [other.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const copied = await berth(home, ['registry', 'copy', `${source.host}/apps/web:1.0`, `${source.host}/infra/pause:3.9`, other.host, '-a']);
+  const copied = await home.berth(['registry', 'copy', `${source.host}/apps/web:1.0`, `${source.host}/infra/pause:3.9`, other.host, '-a']);
   assert.match(copied.stdout, /Copy image completed: 2 image\(s\): 2 copied/);
   assert.equal(await digestAt(other, 'apps/web:1.0'), base.manifest.digest);
   assert.equal(await digestAt(other, 'infra/pause:3.9'), multi.index.digest);
-  const again = await berth(home, ['registry', 'copy', `${source.host}/apps/web:1.0`, other.host]);
+  const again = await home.berth(['registry', 'copy', `${source.host}/apps/web:1.0`, other.host]);
   assert.match(again.stdout, /up to date .*apps\/web:1\.0/);
 
-  const down = await berth(home, ['registry', 'sync', '127.0.0.1:9', other.host], { allowFailure: true });
-  assert.match(oneLineError(down), /source registry http:\/\/127\.0\.0\.1:9 is not reachable: connection refused/);
-  const wrongDst = await berth(home, ['registry', 'sync', source.host, 'http://127.0.0.1:9'], { allowFailure: true });
-  assert.match(oneLineError(wrongDst), /destination registry http:\/\/127\.0\.0\.1:9 is not reachable/);
+  const down = await home.berth(['registry', 'sync', '127.0.0.1:9', other.host], { allowFailure: true });
+  assert.match(oneErrorLine(down), /source registry http:\/\/127\.0\.0\.1:9 is not reachable: connection refused/);
+  const wrongDst = await home.berth(['registry', 'sync', source.host, 'http://127.0.0.1:9'], { allowFailure: true });
+  assert.match(oneErrorLine(wrongDst), /destination registry http:\/\/127\.0\.0\.1:9 is not reachable/);
   await other.stop();
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { UnauthorizedError } from '../../src/client/errors.js';
 import { startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { berth, cliHome, oneLineError, writeLogins, type CliHome } from '../support/berth-cli.js';
+import { cliSandbox, oneErrorLine, writeLogins, type CliSandbox } from '../support/cli-sandbox.js';
 import { startDistribution } from '../support/distribution.js';
 import { LayoutWriter, writeImage, writeIndex, type BuiltImage, type BuiltIndex } from '../support/images.js';
 import { freePort } from '../support/net.js';
@@ -22,7 +22,7 @@ import { BERTH_BIN, tool } from '../support/tools.js';
 
 let registry: TestRegistry;
 let distribution: TestRegistry;
-let home: CliHome;
+let home: CliSandbox;
 let work: string;
 let closedPort: number;
 let app: BuiltImage;
@@ -60,7 +60,7 @@ before(async () => {
   work = await scratchDir('registry-admin-');
   registry = await startBerthProcess([]);
   distribution = await startDistribution({ user: TEST_USER, password: TEST_PASSWORD });
-  home = await cliHome();
+  home = await cliSandbox();
   closedPort = await freePort();
   const layout = new LayoutWriter(path.join(work, 'layout'));
   app = await writeImage(layout, { seed: 'admin-app', layers: 2 });
@@ -88,7 +88,7 @@ after(async () => {
 
 test('every command has --help with examples', async () => {
   for (const command of ['status', 'images', 'image', 'rmi', 'gc', 'save', 'sync', 'copy', 'passwd']) {
-    const result = await berth(home, ['registry', command, '--help']);
+    const result = await home.berth(['registry', command, '--help']);
     assert.match(result.stdout, /Examples:\n {2}berth registry /, `${command} --help`);
   }
 });
@@ -99,7 +99,7 @@ test('status: a table of every login, pinged with its credentials; unreachable a
     [distribution.host]: { user: TEST_USER, password: TEST_PASSWORD },
     [`127.0.0.1:${closedPort}`]: { user: TEST_USER, password: TEST_PASSWORD },
   });
-  const table = await berth(home, ['registry', 'status'], { allowFailure: true });
+  const table = await home.berth(['registry', 'status'], { allowFailure: true });
   assert.equal(table.code, 1, 'a failed registry makes the exit code 1');
   const lines = table.stdout.split('\n');
   assert.match(lines[1]!, /^\| Name +\| URL +\| UserName \| Password \| Healthy \|$/);
@@ -109,7 +109,7 @@ test('status: a table of every login, pinged with its credentials; unreachable a
   assert.match(table.stdout, new RegExp(`127\\.0\\.0\\.1:${closedPort}: failed: connection refused`));
   assert.ok(!table.stdout.includes(TEST_PASSWORD), 'passwords are masked by default');
 
-  const json = JSON.parse((await berth(home, ['registry', 'status', '--json'], { allowFailure: true })).stdout) as Array<Record<string, string>>;
+  const json = JSON.parse((await home.berth(['registry', 'status', '--json'], { allowFailure: true })).stdout) as Array<Record<string, string>>;
   assert.deepEqual(
     json.map((row) => [row['Name'], row['Healthy'], row['Password']]),
     [
@@ -118,31 +118,31 @@ test('status: a table of every login, pinged with its credentials; unreachable a
       [`127.0.0.1:${closedPort}`, 'failed', '******'],
     ],
   );
-  const shown = JSON.parse((await berth(home, ['registry', 'status', '--json', '--show-password'], { allowFailure: true })).stdout) as Array<Record<string, string>>;
+  const shown = JSON.parse((await home.berth(['registry', 'status', '--json', '--show-password'], { allowFailure: true })).stdout) as Array<Record<string, string>>;
   assert.equal(shown[0]!['Password'], TEST_PASSWORD);
 
-  const wrong = await cliHome();
+  const wrong = await cliSandbox();
   await writeLogins(wrong.authFile, { [registry.host]: { user: TEST_USER, password: 'wrong-password' }, [distribution.host]: { user: TEST_USER, password: 'wrong-password' } });
-  const refused = await berth(wrong, ['registry', 'status', '--json'], { allowFailure: true });
+  const refused = await wrong.berth(['registry', 'status', '--json'], { allowFailure: true });
   assert.equal(refused.code, 1);
   for (const row of JSON.parse(refused.stdout) as Array<Record<string, string>>) {
     assert.equal(row['Healthy'], 'failed');
     assert.match(row['Error']!, /unauthorized|rejected/i);
   }
 
-  const empty = await cliHome();
-  const none = await berth(empty, ['registry', 'status']);
+  const empty = await cliSandbox();
+  const none = await empty.berth(['registry', 'status']);
   assert.match(none.stderr, /no registry logins in .*auth\.json; log in with: berth login REGISTRY/);
-  assert.equal((await berth(empty, ['registry', 'status', '--json'])).stdout.trim(), '[]');
+  assert.equal((await empty.berth(['registry', 'status', '--json'])).stdout.trim(), '[]');
 });
 
 test('images: catalog and tags with image IDs, counts, every pattern form, on Berth and docker-registry', async () => {
   await writeLogins(home.authFile, { [registry.host]: { user: TEST_USER, password: TEST_PASSWORD }, [distribution.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const ambiguous = await berth(home, ['registry', 'images'], { allowFailure: true });
-  assert.match(oneLineError(ambiguous), new RegExp(`several registries are logged in: .*${registry.host}.*choose one with -n`));
+  const ambiguous = await home.berth(['registry', 'images'], { allowFailure: true });
+  assert.match(oneErrorLine(ambiguous), new RegExp(`several registries are logged in: .*${registry.host}.*choose one with -n`));
 
   for (const target of [registry, distribution]) {
-    const listing = await berth(home, ['registry', 'images', '-n', target.host]);
+    const listing = await home.berth(['registry', 'images', '-n', target.host]);
     const expected = [
       ['lib/multi', '2024', hex(multi.index.digest).slice(0, 12)],
       ['team/app', 'v1', hex(app.config.digest).slice(0, 12)],
@@ -154,7 +154,7 @@ test('images: catalog and tags with image IDs, counts, every pattern form, on Be
     assert.match(listing.stdout, /Repo count: 3\nImage count: 5\n$/);
 
     const rows = async (filter: string): Promise<string[]> => {
-      const json = JSON.parse((await berth(home, ['registry', 'images', '-n', target.host, '--filter', filter, '--json'])).stdout) as ImageRow[];
+      const json = JSON.parse((await home.berth(['registry', 'images', '-n', target.host, '--filter', filter, '--json'])).stdout) as ImageRow[];
       return json.map((row) => `${row.ImageName}:${row.Tag}`);
     };
     assert.deepEqual(await rows('name=*'), ['lib/multi:2024', 'team/app:v1', 'team/app:v2', 'team/app:v3', 'tools/cli:1.0']);
@@ -164,36 +164,36 @@ test('images: catalog and tags with image IDs, counts, every pattern form, on Be
     assert.deepEqual(await rows('name=team/app,tag=v2'), ['team/app:v2']);
     assert.deepEqual(await rows('tag=v*'), ['team/app:v1', 'team/app:v2', 'team/app:v3']);
     assert.deepEqual(await rows('name=nothing/here'), []);
-    const json = JSON.parse((await berth(home, ['registry', 'images', '-n', target.host, '--filter', 'name=lib/multi', '--json'])).stdout) as ImageRow[];
+    const json = JSON.parse((await home.berth(['registry', 'images', '-n', target.host, '--filter', 'name=lib/multi', '--json'])).stdout) as ImageRow[];
     assert.equal(json[0]!.ImageDigest, multi.index.digest);
     assert.equal(json[0]!.ImageID, hex(multi.index.digest));
   }
 
-  const single = await cliHome();
+  const single = await cliSandbox();
   await writeLogins(single.authFile, { [registry.host]: { user: TEST_USER, password: TEST_PASSWORD } });
-  const defaulted = await berth(single, ['registry', 'images', '--filter', 'name=tools/*']);
+  const defaulted = await single.berth(['registry', 'images', '--filter', 'name=tools/*']);
   assert.match(defaulted.stdout, new RegExp(`\\| ${registry.host} +\\| tools/cli +\\| 1\\.0 +\\|`), '-n defaults to the one logged-in registry');
 });
 
 test('image NAME[:TAG] shows one; an unknown one is a one-line error', async () => {
-  const one = await berth(home, ['registry', 'image', `${registry.host}/team/app:v3`]);
+  const one = await home.berth(['registry', 'image', `${registry.host}/team/app:v3`]);
   assert.match(one.stdout, new RegExp(`\\| ${registry.host} +\\| team/app +\\| v3 +\\| ${hex(other.config.digest).slice(0, 12)} \\|`));
   assert.doesNotMatch(one.stdout, /Repo count/);
-  const json = JSON.parse((await berth(home, ['registry', 'image', '-n', distribution.host, 'lib/multi:2024', '--json'])).stdout) as Array<ImageRow & { Platforms: string[] }>;
+  const json = JSON.parse((await home.berth(['registry', 'image', '-n', distribution.host, 'lib/multi:2024', '--json'])).stdout) as Array<ImageRow & { Platforms: string[] }>;
   assert.deepEqual(json[0]!.Platforms, ['linux/amd64', 'linux/arm64/v8']);
-  const unknown = await berth(home, ['registry', 'image', `${registry.host}/team/app:nope`], { allowFailure: true });
-  assert.match(oneLineError(unknown), /image .*team\/app:nope not found \(hint: list what is there with: berth registry images/);
+  const unknown = await home.berth(['registry', 'image', `${registry.host}/team/app:nope`], { allowFailure: true });
+  assert.match(oneErrorLine(unknown), /image .*team\/app:nope not found \(hint: list what is there with: berth registry images/);
 });
 
 test('rmi resolves each tag to its digest, deletes it, reports each and goes on past failures', async () => {
   for (const target of [registry, distribution]) {
-    const result = await berth(home, ['registry', 'rmi', `${target.host}/team/app:v1`, `${target.host}/no/such:1`, `${target.host}/tools/cli:1.0`], { allowFailure: true });
+    const result = await home.berth(['registry', 'rmi', `${target.host}/team/app:v1`, `${target.host}/no/such:1`, `${target.host}/tools/cli:1.0`], { allowFailure: true });
     assert.equal(result.code, 1);
     assert.match(result.stdout, new RegExp(`Deleted: ${target.host}/team/app:v1 ${app.manifest.digest} \\(also removed tags: v2\\)`));
     assert.match(result.stdout, new RegExp(`Deleted: ${target.host}/tools/cli:1\\.0 ${other.manifest.digest}`));
     assert.match(result.stdout, new RegExp(`Error: ${target.host}/no/such:1: manifest unknown`));
-    assert.match(oneLineError(result), new RegExp(`error: 1 of 3 image\\(s\\) could not be deleted: ${target.host}/no/such:1: manifest unknown`));
-    const left = JSON.parse((await berth(home, ['registry', 'images', '-n', target.host, '--json'])).stdout) as ImageRow[];
+    assert.match(oneErrorLine(result), new RegExp(`error: 1 of 3 image\\(s\\) could not be deleted: ${target.host}/no/such:1: manifest unknown`));
+    const left = JSON.parse((await home.berth(['registry', 'images', '-n', target.host, '--json'])).stdout) as ImageRow[];
     assert.deepEqual(
       left.map((row) => `${row.ImageName}:${row.Tag}`),
       ['lib/multi:2024', 'team/app:v3', 'tools/cli:<none>'],
@@ -207,18 +207,18 @@ test('bad input: unknown image, unreachable registry, invalid filter: one line, 
   const before = await snapshot(registry.dataDir);
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the registry's async log catch up
   const logBefore = (await registry.logs()).length;
-  const invalid = await berth(home, ['registry', 'images', '-n', registry.host, '--filter', 'name=te*am'], { allowFailure: true });
-  assert.match(oneLineError(invalid), /invalid name pattern "te\*am" \(hint: use \*, x\*, \*x, \*x\* or an exact value/);
-  assert.match(oneLineError(await berth(home, ['registry', 'images', '-n', registry.host, '--filter', 'color=red'], { allowFailure: true })), /invalid filter "color=red"/);
-  assert.match(oneLineError(await berth(home, ['registry', 'images', '-n', registry.host, '--filter', 'name=<none>'], { allowFailure: true })), /name=<none> is not a valid filter/);
+  const invalid = await home.berth(['registry', 'images', '-n', registry.host, '--filter', 'name=te*am'], { allowFailure: true });
+  assert.match(oneErrorLine(invalid), /invalid name pattern "te\*am" \(hint: use \*, x\*, \*x, \*x\* or an exact value/);
+  assert.match(oneErrorLine(await home.berth(['registry', 'images', '-n', registry.host, '--filter', 'color=red'], { allowFailure: true })), /invalid filter "color=red"/);
+  assert.match(oneErrorLine(await home.berth(['registry', 'images', '-n', registry.host, '--filter', 'name=<none>'], { allowFailure: true })), /name=<none> is not a valid filter/);
   assert.equal((await registry.logs()).length, logBefore, 'an invalid filter is refused before any request');
 
-  assert.match(oneLineError(await berth(home, ['registry', 'rmi', `${registry.host}/team/ghost:1`], { allowFailure: true })), /1 of 1 image\(s\) could not be deleted/);
-  assert.match(oneLineError(await berth(home, ['registry', 'rmi', `${registry.host}/Team/App:1`], { allowFailure: true })), /invalid repository name "Team\/App"/);
-  const unreachable = await berth(home, ['registry', 'images', '-n', `127.0.0.1:${closedPort}`], { allowFailure: true });
-  assert.match(oneLineError(unreachable), new RegExp(`listing 127\\.0\\.0\\.1:${closedPort}: connection refused .*hint: is the registry running`));
-  const copyDown = await berth(home, ['registry', 'copy', `${registry.host}/team/app:v1`, `127.0.0.1:${closedPort}`], { allowFailure: true });
-  assert.match(oneLineError(copyDown), /destination registry .* is not reachable: connection refused/);
+  assert.match(oneErrorLine(await home.berth(['registry', 'rmi', `${registry.host}/team/ghost:1`], { allowFailure: true })), /1 of 1 image\(s\) could not be deleted/);
+  assert.match(oneErrorLine(await home.berth(['registry', 'rmi', `${registry.host}/Team/App:1`], { allowFailure: true })), /invalid repository name "Team\/App"/);
+  const unreachable = await home.berth(['registry', 'images', '-n', `127.0.0.1:${closedPort}`], { allowFailure: true });
+  assert.match(oneErrorLine(unreachable), new RegExp(`listing 127\\.0\\.0\\.1:${closedPort}: connection refused .*hint: is the registry running`));
+  const copyDown = await home.berth(['registry', 'copy', `${registry.host}/team/app:v1`, `127.0.0.1:${closedPort}`], { allowFailure: true });
+  assert.match(oneErrorLine(copyDown), /destination registry .* is not reachable: connection refused/);
   assert.deepEqual(await snapshot(registry.dataDir), before);
 });
 
@@ -247,8 +247,8 @@ async function passwdInteractive(htpasswd: string, answers: Array<[RegExp, strin
 test('passwd: atomic bcrypt update keeping other users, picked up by the running registry; interactive on a terminal', async () => {
   const htpasswd = path.join(work, 'htpasswd');
   await writeFile(htpasswd, '# registry users\n');
-  assert.match((await berth(home, ['registry', 'passwd', '-u', 'admin', '--password-stdin', '--htpasswd', htpasswd], { input: 'first-secret\n' })).stdout, /Added user admin/);
-  await berth(home, ['registry', 'passwd', '-u', 'ops', '--password-stdin', '--htpasswd', htpasswd], { input: 'ops-secret\n' });
+  assert.match((await home.berth(['registry', 'passwd', '-u', 'admin', '--password-stdin', '--htpasswd', htpasswd], { input: 'first-secret\n' })).stdout, /Added user admin/);
+  await home.berth(['registry', 'passwd', '-u', 'ops', '--password-stdin', '--htpasswd', htpasswd], { input: 'ops-secret\n' });
   const served = await startBerthProcess(['--htpasswd', htpasswd]);
   const login = (user: string, password: string): Promise<void> => {
     const client = new RegistryClient({ registry: served.host, credentials: () => ({ username: user, password }), attempts: 1 });
@@ -257,7 +257,7 @@ test('passwd: atomic bcrypt update keeping other users, picked up by the running
   await login('admin', 'first-secret');
   await login('ops', 'ops-secret');
 
-  const changed = await berth(home, ['registry', 'passwd', '-u', 'admin', '--password-stdin', '--htpasswd', htpasswd], { input: 'second-secret\n' });
+  const changed = await home.berth(['registry', 'passwd', '-u', 'admin', '--password-stdin', '--htpasswd', htpasswd], { input: 'second-secret\n' });
   assert.match(changed.stdout, /Updated password for admin/);
   const lines = (await readFile(htpasswd, 'utf8')).trim().split('\n');
   assert.equal(lines[0], '# registry users');
@@ -289,10 +289,10 @@ test('passwd: atomic bcrypt update keeping other users, picked up by the running
   assert.match(mismatch.output, /error: the passwords do not match; nothing changed/);
   await login('admin', 'second-secret');
 
-  const short = await berth(home, ['registry', 'passwd', '-u', 'al', '--password-stdin', '--htpasswd', htpasswd], { input: 'x\n', allowFailure: true });
-  assert.match(oneLineError(short), /user name "al" is too short \(hint: use at least 3 characters\)/);
-  const noTty = await berth(home, ['registry', 'passwd', '--htpasswd', htpasswd], { allowFailure: true });
-  assert.match(oneLineError(noTty), /no terminal to ask for the password/);
+  const short = await home.berth(['registry', 'passwd', '-u', 'al', '--password-stdin', '--htpasswd', htpasswd], { input: 'x\n', allowFailure: true });
+  assert.match(oneErrorLine(short), /user name "al" is too short \(hint: use at least 3 characters\)/);
+  const noTty = await home.berth(['registry', 'passwd', '--htpasswd', htpasswd], { allowFailure: true });
+  assert.match(oneErrorLine(noTty), /no terminal to ask for the password/);
   await served.stop();
 });
 

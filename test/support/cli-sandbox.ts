@@ -1,7 +1,7 @@
 // `berth` as a real process for the CLI end-to-end tests: HOME, the XDG directories,
 // DOCKER_CONFIG and REGISTRY_AUTH_FILE all point into one scratch directory, so no
 // test reads or writes the user's own credentials or image store.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run, type RunResult } from './process.js';
 import { scratchDir } from './tmp.js';
@@ -47,4 +47,12 @@ export function oneErrorLine(result: RunResult): string {
   const lines = result.stderr.trim().split('\n');
   if (lines.length !== 1 || !lines[0]!.startsWith('error: ')) throw new Error(`expected one "error:" line, got: ${JSON.stringify(result.stderr)}`);
   return lines[0]!;
+}
+
+/** Writes containers' auth.json with `registry -> user:password` entries. */
+export async function writeLogins(file: string, logins: Record<string, { user: string; password: string }>): Promise<void> {
+  const auths = Object.fromEntries(
+    Object.entries(logins).map(([registry, { user, password }]) => [registry, { auth: Buffer.from(`${user}:${password}`).toString('base64') }]),
+  );
+  await writeFile(file, JSON.stringify({ auths }), { mode: 0o600 });
 }
