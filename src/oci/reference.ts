@@ -38,8 +38,11 @@ function isRegistryComponent(component: string): boolean {
  * Parses and normalises a reference. With `defaultTag` (the default), a reference with
  * neither tag nor digest gets `latest`, as docker does.
  */
-export function parseReference(text: string, options: { defaultTag?: boolean } = {}): ReferenceParseResult {
+export function parseReference(text: string, options: { defaultTag?: boolean; implicitRegistry?: boolean } = {}): ReferenceParseResult {
   const defaultTag = options.defaultTag ?? true;
+  // With implicitRegistry false, a name without a registry part keeps registry '' (the
+  // caller picks one) and gets no `library/`: that is Docker Hub's convention only.
+  const implicitRegistry = options.implicitRegistry ?? true;
   const input = text.trim();
   if (input === '') return { ok: false, reason: 'empty image reference' };
   let rest = input;
@@ -59,7 +62,7 @@ export function parseReference(text: string, options: { defaultTag?: boolean } =
     if (!isValidTag(tag)) return { ok: false, reason: `invalid tag ${JSON.stringify(tag)} in reference ${JSON.stringify(text)}` };
   }
   const components = rest.split('/');
-  let registry = DOCKER_HUB;
+  let registry = implicitRegistry ? DOCKER_HUB : '';
   if (components.length > 1 && isRegistryComponent(components[0]!)) {
     const host = components.shift()!;
     if (!REGISTRY_HOST.test(host)) return { ok: false, reason: `invalid registry host ${JSON.stringify(host)} in reference ${JSON.stringify(text)}` };

@@ -2,6 +2,7 @@
 // (tests) never share counters. Served on `metricsAddr` when it is set.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { listenOn } from '../util/listen.js';
 
 export class ShimMetrics {
   readonly registry = new Registry();
@@ -67,13 +68,6 @@ export async function serveMetrics(metrics: ShimMetrics, host: string, port: num
       (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  return { server, port: typeof address === 'object' && address ? address.port : port };
+  const address = await listenOn(server, port, host);
+  return { server, port: address.port };
 }

@@ -4,9 +4,7 @@
 // these commands administer the private registry.
 import { listCredentials, readAuthFile } from '../../client/auth-file.js';
 import { resolveEndpoint } from '../../client/endpoint.js';
-import { parseDigest } from '../../oci/digest.js';
-import { isValidRepositoryName, isValidTag } from '../../oci/names.js';
-import { normaliseRegistryHost } from '../../oci/reference.js';
+import { formatReference, parseReference } from '../../oci/reference.js';
 import { CliError } from '../cli-error.js';
 import { authFilePath } from '../credentials.js';
 
@@ -30,45 +28,19 @@ export async function pickRegistry(name: string | undefined, authfile: string | 
   );
 }
 
-function looksLikeRegistry(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost' || component.startsWith('[');
-}
-
 /**
  * `[registry/]repo[:tag][@digest]`. Without a registry part, `defaultRegistry` is used
  * (resolved lazily, so a fully qualified image needs no -n and no login).
  */
 export async function parseRegistryImage(text: string, defaultRegistry: () => Promise<string>): Promise<RegistryImage> {
-  const input = text.trim();
-  let rest = input;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!parseDigest(digest)) throw new CliError(`invalid digest in ${JSON.stringify(text)}`, 'digests look like sha256:<64 hex digits>');
-  }
-  let registry: string | undefined;
-  const slash = rest.indexOf('/');
-  if (slash > 0 && looksLikeRegistry(rest.slice(0, slash))) {
-    registry = normaliseRegistryHost(rest.slice(0, slash));
-    rest = rest.slice(slash + 1);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) throw new CliError(`invalid tag ${JSON.stringify(tag)} in ${JSON.stringify(text)}`);
-  }
-  if (!isValidRepositoryName(rest)) {
-    throw new CliError(`invalid repository name ${JSON.stringify(rest)} in ${JSON.stringify(text)}`, 'names are lowercase: [a-z0-9] separated by . _ - and /');
-  }
-  return { registry: registry ?? (await defaultRegistry()), repository: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  const parsed = parseReference(text, { defaultTag: false, implicitRegistry: false });
+  if (!parsed.ok) throw new CliError(parsed.reason, 'names look like [registry/]repo[:tag][@sha256:<64 hex digits>], lowercase [a-z0-9] separated by . _ - and /');
+  const { registry, ...rest } = parsed.reference;
+  return { registry: registry !== '' ? registry : await defaultRegistry(), ...rest };
 }
 
 export function formatRegistryImage(image: RegistryImage): string {
-  return `${image.registry}/${image.repository}${image.tag !== undefined ? `:${image.tag}` : ''}${image.digest !== undefined ? `@${image.digest}` : ''}`;
+  return formatReference(image);
 }
 
 /**
