@@ -2,7 +2,7 @@
 // relative paths built by layout.ts, refuses to follow symlinks inside the tree (so a
 // planted link cannot lead reads or writes out of the data dir), and makes every
 // visible write atomic: temp file, fsync, rename, fsync of the directory.
-import { closeSync, constants, createReadStream, lstatSync, openSync, readSync, type Dirent, type ReadStream, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, lstatSync, openSync, readdirSync, readSync, type Dirent, type ReadStream, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { syncDirectory, writeFileAtomic } from '../util/atomic-file.js';
@@ -141,12 +141,16 @@ export class FsRoot {
     }
   }
 
-  /** stat() with one synchronous lstat call (hot path: blob sizes, tag directories). */
+  /**
+   * stat() with one synchronous lstat call (hot path: blob sizes, tag directories). A
+   * directory found here joins the verified cache: it was just seen not to be a link.
+   */
   statSync(relativePath: string): Stats | undefined {
     this.assertNoSymlinksSync(path.posix.dirname(relativePath));
     try {
       const stats = lstatSync(this.absolute(relativePath));
       if (stats.isSymbolicLink()) throw new SymlinkRefusedError(relativePath);
+      if (stats.isDirectory()) this.rememberVerified(relativePath, Date.now());
       return stats;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -173,6 +177,17 @@ export class FsRoot {
     try {
       const entries = await readdir(this.absolute(relativeDir), { withFileTypes: true });
       return entries.filter((entry) => !entry.isSymbolicLink());
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+  }
+
+  /** readdir() with one synchronous call, for walkers that slice their work (see RepositoryCatalog). */
+  readdirSync(relativeDir: string): Dirent[] {
+    this.assertNoSymlinksSync(relativeDir);
+    try {
+      return readdirSync(this.absolute(relativeDir), { withFileTypes: true }).filter((entry) => !entry.isSymbolicLink());
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
