@@ -4,7 +4,8 @@
 // closed loop (wrk, hey without -q), arrivals do not wait for answers, and unlike
 // `hey -q` (one ticker per worker, all started together) they do not come in
 // synchronised bursts of one request per connection. Runs as its own process; prints
-// one JSON line: achieved rate, latency percentiles, errors.
+// one JSON line: achieved rate, latency percentiles, errors, and arrivals dropped because
+// more than 4 x connections requests were already outstanding (a saturated server).
 // Usage: node paced-load.js --url URL --method GET|HEAD --rate R --connections C --seconds S [--header "K: V"]...
 import { Agent, request } from 'node:http';
 
@@ -64,7 +65,10 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const lags: number[] = [];
   let errors = 0;
+  let dropped = 0;
   let inFlight = 0;
+  // A server that cannot keep up would otherwise collect an unbounded queue here.
+  const maxOutstanding = options.connections * 4;
   let recording = false;
 
   const send = (intendedAt: number): void => {
@@ -118,7 +122,8 @@ async function main(): Promise<void> {
       }
       // Send everything due by now; timers fire at ~1 ms granularity, so a few go at once.
       while (next <= now && next < endAt) {
-        send(next);
+        if (inFlight < maxOutstanding) send(next);
+        else if (recording) dropped += 1;
         next += -Math.log(1 - Math.random()) * meanGapMs;
       }
       if (next >= endAt) {
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
     `${JSON.stringify({
       requests: latencies.length + errors,
       errors: errors + inFlight,
+      dropped,
       requestsPerSecond: latencies.length / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
@@ -149,7 +155,11 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  // Sockets of a slow server may still be open; the result is out, so leave now.
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -115,6 +115,8 @@ export async function hey(options: HeyOptions): Promise<LoadResult> {
 }
 
 export interface PacedResult extends LoadResult {
+  /** Arrivals not sent because too many requests were outstanding: the server fell behind. */
+  readonly dropped: number;
   /** p99 of how late the generator sent a request after its arrival time. */
   readonly sendLagP99Ms: number;
 }
