@@ -9,8 +9,8 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 
 export const SEND_CHUNK_BYTES = 512 * 1024;
-/** Buffers kept for reuse between responses; beyond that they are left to the GC. */
-const MAX_POOLED_BUFFERS = 32;
+/** Buffers kept for reuse between responses (4 MiB); beyond that they are left to the GC. */
+const MAX_POOLED_BUFFERS = 8;
 const pool: Buffer[] = [];
 
 function takeBuffer(): Buffer {
