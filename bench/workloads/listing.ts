@@ -1,13 +1,14 @@
 // Workload 5: list every repository (`/v2/_catalog`) and every tag of a repository with
 // 10,000 tags (`/v2/<name>/tags/list`), following `Link: rel="next"` with `n` = page
 // size, as a client does. Both servers serve their own copy of one generated store.
-// Before every timed listing the client waits 1.1 s, past Berth's 1 s catalog
-// freshness window, so each catalog listing includes Berth's walk of the tree.
+// The client is a minimal keep-alive HTTP client on one connection. Before every
+// timed listing it waits 1.1 s, past Berth's 1 s catalog freshness window, so each
+// catalog listing includes Berth's walk of the tree.
 import { rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { slot, type Context, type Workload } from '../lib/context.js';
 import { run, sleep } from '../lib/proc.js';
+import { RawHttpConnection } from '../lib/raw-http.js';
 import type { MetricDefinition, Side } from '../lib/results.js';
 import { basicAuth, startBerth, startDistribution, type Credentials, type RunningServer } from '../lib/servers.js';
 import { repositoryName, tagName, writeListingStore } from './listing-store.js';
@@ -25,28 +26,14 @@ interface Listing {
   readonly ms: number;
 }
 
-/** One GET on a keep-alive connection: status, Link header and body. */
-function get(agent: Agent, server: RunningServer, path: string, credentials: Credentials): Promise<{ status: number; link: string | undefined; body: string }> {
-  const [host, port] = server.host.split(':') as [string, string];
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port: Number(port), path, agent, headers: { authorization: basicAuth(credentials) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, link: [res.headers.link].flat()[0], body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
- * Follows the Link chain from `first` on one keep-alive connection (node:http; fetch
- * costs ~3 ms per request on the client side, which would swamp a 0.5 ms page).
- * Bounded by `maxRequests`.
+ * Follows the Link chain from `first` on one keep-alive connection, with a minimal
+ * client (see raw-http.ts: Node's own costs as much per request as a page takes to
+ * serve). Bounded by `maxRequests`.
  */
 async function listAll(server: RunningServer, first: string, key: 'repositories' | 'tags', credentials: Credentials, maxRequests: number): Promise<Listing> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const [host, port] = server.host.split(':') as [string, string];
+  const connection = new RawHttpConnection(host, Number(port));
   try {
     const began = performance.now();
     const items: string[] = [];
@@ -54,15 +41,16 @@ async function listAll(server: RunningServer, first: string, key: 'repositories'
     let requests = 0;
     while (next !== undefined) {
       if (++requests > maxRequests) throw new Error(`${server.name}: more than ${maxRequests} pages listing ${first}`);
-      const response = await get(agent, server, next, credentials);
-      if (response.status !== 200) throw new Error(`${server.name} GET ${next}: ${response.status} ${response.body}`);
-      const body = JSON.parse(response.body) as Record<string, string[] | null | undefined>;
+      const response = await connection.get(next, { Authorization: basicAuth(credentials) });
+      if (response.status !== 200) throw new Error(`${server.name} GET ${next}: ${response.status} ${response.body.toString('utf8')}`);
+      const body = JSON.parse(response.body.toString('utf8')) as Record<string, string[] | null | undefined>;
       items.push(...(body[key] ?? []));
-      next = response.link ? /<([^>]+)>/.exec(response.link)?.[1] : undefined;
+      const link = response.headers.get('link');
+      next = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
     }
     return { items, requests, ms: performance.now() - began };
   } finally {
-    agent.destroy();
+    connection.close();
   }
 }
 
