@@ -32,7 +32,11 @@ export function closedP99Metric(method: Method, connections: number): MetricDefi
   return definition(`manifest-${method.toLowerCase()}-c${connections}-p99`, `manifest ${method} p99, closed loop, ${connections} conns`, 'ms', 'lower');
 }
 export function fixedP99Metric(method: Method): MetricDefinition {
-  return definition(`manifest-${method.toLowerCase()}-fixed-p99`, `manifest ${method} p99 at a fixed rate, ${FIXED_CONNECTIONS} conns`, 'ms', 'lower');
+  return definition(`manifest-${method.toLowerCase()}-fixed-p99`, `manifest ${method} p99 at 100x distribution's rate, ${FIXED_CONNECTIONS} conns`, 'ms', 'lower');
+}
+/** The same at half the target rate: a second point of the latency curve. */
+export function halfRateP99Metric(method: Method): MetricDefinition {
+  return definition(`manifest-${method.toLowerCase()}-fixed50-p99`, `manifest ${method} p99 at 50x distribution's rate, ${FIXED_CONNECTIONS} conns`, 'ms', 'lower');
 }
 export function fixedRateMetric(method: Method): MetricDefinition {
   return definition(`manifest-${method.toLowerCase()}-fixed-rate`, `manifest ${method} rate achieved at the fixed offered rate`, 'req/s', 'higher');
@@ -70,14 +74,19 @@ export function manifestWorkload(): Workload {
     }
     // Distribution cannot sustain 100x its own rate by definition: only Berth runs at the fixed rate.
     if (server.name !== 'berth') return;
-    for (const method of ['GET', 'HEAD'] as const) {
-      const result = await paced({ url: url(server), method, headers: headers(ctx), connections: FIXED_CONNECTIONS, rate: offeredRate, seconds });
-      if (!check(ctx, server, `${method} at ${offeredRate}/s`, result)) continue;
-      ctx.results.record(fixedP99Metric(method), side, result.p99Ms);
-      ctx.results.record(fixedRateMetric(method), side, result.requestsPerSecond);
-      ctx.log(
-        `  ${server.name}: ${method} offered ${offeredRate}/s over ${FIXED_CONNECTIONS} conns: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms (generator send lag p99 ${result.sendLagP99Ms.toFixed(2)} ms${result.dropped > 0 ? `, ${result.dropped} arrivals dropped: saturated` : ''})`,
-      );
+    for (const [rate, p99Metric] of [
+      [offeredRate, fixedP99Metric],
+      [offeredRate / 2, halfRateP99Metric],
+    ] as const) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const result = await paced({ url: url(server), method, headers: headers(ctx), connections: FIXED_CONNECTIONS, rate, seconds });
+        if (!check(ctx, server, `${method} at ${rate}/s`, result)) continue;
+        ctx.results.record(p99Metric(method), side, result.p99Ms);
+        if (rate === offeredRate) ctx.results.record(fixedRateMetric(method), side, result.requestsPerSecond);
+        ctx.log(
+          `  ${server.name}: ${method} offered ${rate}/s over ${FIXED_CONNECTIONS} conns: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms (generator send lag p99 ${result.sendLagP99Ms.toFixed(2)} ms${result.dropped > 0 ? `, ${result.dropped} arrivals dropped: saturated` : ''})`,
+        );
+      }
     }
   };
 
