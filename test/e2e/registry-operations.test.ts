@@ -11,7 +11,8 @@ import path from 'node:path';
 import { digestOf } from '../../src/oci/digest.js';
 import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER } from '../support/berth.js';
 import { basicAuth, freePort } from '../support/net.js';
-import { stopAll, waitFor } from '../support/process.js';
+import { run, stopAll, waitFor } from '../support/process.js';
+import { BERTH_BIN } from '../support/tools.js';
 import { removeScratchDirs } from '../support/tmp.js';
 
 after(async () => {
@@ -50,6 +51,11 @@ test('metrics count requests, bytes and upload sessions; livez and readyz answer
     }
     // The metrics port is not the registry: no registry API there.
     assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/v2/`)).status, 404);
+    // A garbage collection run as its own process shows in this registry's metrics.
+    await run(process.execPath, [BERTH_BIN, 'registry', 'gc', '--data-dir', registry.dataDir, '--grace', '0s']);
+    const after = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(after, /berth_registry_gc_runs_total 1/);
+    assert.match(after, new RegExp(`berth_registry_gc_bytes_freed_total ${data.length}`));
   } finally {
     await registry.stop();
   }
