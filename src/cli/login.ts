@@ -9,7 +9,7 @@ import { createClient, type ConnectionFlags } from './clients.js';
 import { authFilePath, dockerConfigPath } from './credentials.js';
 import { action } from './image/errors.js';
 import { addConnectionOptions, examples } from './image/flags.js';
-import { canPrompt, promptLine, promptSecret, readStdin } from './prompt.js';
+import { ask, haveTerminal, readStdin } from './prompt.js';
 
 interface LoginFlags extends ConnectionFlags {
   username?: string;
@@ -28,15 +28,15 @@ async function credentialsFor(registry: string, flags: LoginFlags, file: string)
   if (flags.passwordStdin && flags.username === undefined) throw new CliError('--password-stdin needs --username', 'pass -u USER');
   let username = flags.username;
   if (username === undefined) {
-    if (!canPrompt()) throw new CliError('no username given and stdin is not a terminal', 'pass -u USER');
+    if (!haveTerminal()) throw new CliError('no username given and stdin is not a terminal', 'pass -u USER');
     const known = lookupCredentials(await readAuthFile(file), registry)?.username;
-    username = (await promptLine(known ? `Username (${known}): ` : 'Username: ')) || known || '';
+    username = (await ask(known ? `Username (${known}): ` : 'Username: ')).trim() || known || '';
   }
   if (username === '') throw new CliError('the username is empty');
   let password = flags.password;
   if (password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
   else if (flags.passwordStdin) password = await readStdin();
-  else if (canPrompt()) password = await promptSecret('Password: ');
+  else if (haveTerminal()) password = await ask('Password: ', { hidden: true });
   else throw new CliError('no password given and stdin is not a terminal', 'pipe it with --password-stdin');
   if (password === '') throw new CliError('the password is empty');
   return { username, password };

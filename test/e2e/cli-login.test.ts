@@ -5,8 +5,6 @@
 // a pull over that TLS connection uses the saved login.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
@@ -16,7 +14,7 @@ import { LayoutWriter, writeImage } from '../support/images.js';
 import { stopAll } from '../support/process.js';
 import { skopeoCopy } from '../support/skopeo.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
-import { BERTH_BIN, tool } from '../support/tools.js';
+import { berthOnTerminal, type TerminalAnswer } from '../support/terminal.js';
 
 let work: string;
 let plain: TestRegistry;
@@ -51,24 +49,9 @@ function prompt(text: string): RegExp {
   return new RegExp(`${text.replace(/[()]/g, '\\$&')}(?:\u001b\\[\\d+G)?$`);
 }
 
-/** `berth login REGISTRY` on a pseudo-terminal, typing each answer once its prompt shows. */
-async function loginOnTerminal(registry: string, answers: Array<[RegExp, string]>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(tool('script'), ['-qec', `${process.execPath} ${BERTH_BIN} login ${registry}`, '/dev/null'], { env: cli.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let next = 0;
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
-    while (next < answers.length && answers[next]![0].test(output.slice(output.lastIndexOf('\n', output.length - 2) + 1))) {
-      child.stdin.write(`${answers[next]![1]}\r`);
-      next += 1;
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, output };
+/** `berth login REGISTRY` on a pseudo-terminal. */
+function loginOnTerminal(registry: string, answers: TerminalAnswer[]): ReturnType<typeof berthOnTerminal> {
+  return berthOnTerminal(['login', registry], cli.env, answers);
 }
 
 test('on a terminal, login asks for the user and the password, and does not echo the password', async () => {

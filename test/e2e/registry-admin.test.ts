@@ -4,8 +4,6 @@
 // password changes a running registry picks up, and bad input that changes nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RegistryClient } from '../../src/client/registry-client.js';
@@ -18,7 +16,7 @@ import { freePort } from '../support/net.js';
 import { stopAll } from '../support/process.js';
 import { skopeoCopy } from '../support/skopeo.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
-import { BERTH_BIN, tool } from '../support/tools.js';
+import { berthOnTerminal, type TerminalAnswer } from '../support/terminal.js';
 
 let registry: TestRegistry;
 let distribution: TestRegistry;
@@ -222,26 +220,9 @@ test('bad input: unknown image, unreachable registry, invalid filter: one line, 
   assert.deepEqual(await snapshot(registry.dataDir), before);
 });
 
-/** Runs `berth registry passwd` on a pseudo-terminal (util-linux `script`), answering each prompt. */
-async function passwdInteractive(htpasswd: string, answers: Array<[RegExp, string]>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(tool('script'), ['-qec', `${process.execPath} ${BERTH_BIN} registry passwd --htpasswd ${htpasswd}`, '/dev/null'], { env: home.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let next = 0;
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
-    // Answer only once the prompt is on screen: the terminal is in raw mode by then, so
-    // nothing typed is echoed (as with a person at the keyboard).
-    while (next < answers.length && answers[next]![0].test(output.slice(output.lastIndexOf('\n', output.length - 2) + 1))) {
-      child.stdin.write(`${answers[next]![1]}\r`);
-      next += 1;
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, output };
+/** Runs `berth registry passwd` on a pseudo-terminal, answering each prompt. */
+function passwdInteractive(htpasswd: string, answers: TerminalAnswer[]): ReturnType<typeof berthOnTerminal> {
+  return berthOnTerminal(['registry', 'passwd', '--htpasswd', htpasswd], home.env, answers);
 }
 
 test('passwd: atomic bcrypt update keeping other users, picked up by the running registry; interactive on a terminal', async () => {

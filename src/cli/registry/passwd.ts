@@ -7,7 +7,7 @@ import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
-import { ask, haveTerminal, readStdin } from './prompt.js';
+import { ask, haveTerminal, readStdin } from '../prompt.js';
 
 export const DEFAULT_PASSWD_USER = 'admin';
 const BCRYPT_COST = 10;
