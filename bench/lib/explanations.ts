@@ -6,7 +6,8 @@ const RSS =
   'a Node process cannot get down to a Go binary\'s footprint. At idle, distribution is ~21 MiB (7 anonymous + 15 file-backed); ' +
   "Berth's node binary alone maps ~44 MiB of file-backed pages, and the V8 heap and loaded modules add ~35 MiB more. " +
   '`berth registry serve` also loads every other command\'s modules (gRPC and protobufjs for the shim, zod, the image CLI): ' +
-  'a `src/cli/main.ts` that imports only the command being run measured 10-14 MiB less at idle (not done here: that file belongs to the CLI). ' +
+  'a `src/cli/main.ts` that imports only the command being run measured 10-14 MiB less at idle (not done: it would not bring a ~85 MiB process ' +
+  'within 1.5x of a Go process idling near 25 MiB, and it would make every command register lazily). ' +
   'Under load, V8 keeps dead 64 KiB socket read buffers until its next GC: a minor GC every 8 MiB of upload measured 14-24 MiB lower peaks ' +
   'on a 512 MiB push, but forcing GCs needs `--expose-gc` tricks, so it was left out. Done: the young generation no longer grows under load ' +
   '(-15 MiB), blob sends reuse buffers (-50 MiB during blob GETs), the catalog walk no longer fans out 10,000 promises (-170 MiB while listing). ' +
@@ -33,10 +34,12 @@ const EXPLANATIONS: Record<string, string> = {
   'manifest-head-fixed-p99':
     'as for GET: one event loop near saturation at the offered rate (see the GET row).',
   'shim-status-cached':
-    'the shim (src/shim, not tuned here) answers ImageStatus for a name the node holds only in rewritten form with two containerd calls ' +
-    '(the original name first, as issue 3 specifies, then the rewritten one) plus an info-level decision log line per call; it does not ' +
-    'consult the rewrite cache for ImageStatus, so "cached" and "uncached" take the same path. Asking for the cached rewritten name ' +
-    'first and logging ImageStatus decisions at debug would remove one round trip and the log write.',
+    'every call through the shim crosses one more gRPC hop, and a grpc-js hop is the floor here: against a do-nothing runtime on this ' +
+    '2-core VM, a pass-through call (ImageFsInfo) measured p50 0.4-0.7 ms / p99 0.8-4.4 ms direct and p50 1.2-1.5 ms / p99 6.3-8.7 ms through ' +
+    'the shim, while a CPU profile of the shim shows it mostly idle (HTTP/2 header encoding and grpc-js call setup dominate what it does run). ' +
+    'The tail is the scheduling of three busy processes on two cores. What was removed: a cached rewrite now asks the runtime for the ' +
+    'rewritten name first, so the cached path makes one runtime call instead of two. Getting under 1 ms would need a hand-written HTTP/2 ' +
+    'frame proxy instead of grpc-js, which the project chose not to do.',
   'shim-pull':
     'a pull through the shim adds one HEAD probe of the private registry (or a cached decision re-check) to a pull that moves the ' +
     'whole image; differences within a few percent are noise between rounds.',

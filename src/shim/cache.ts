@@ -41,6 +41,13 @@ export class RewriteCache {
     return entry;
   }
 
+  /** The live "present" entry for `key`, without counting a hit or a miss: a lookup on
+   *  the node (ImageStatus) is not a pull decision. */
+  presentEntry(key: string): Extract<CacheEntry, { kind: 'present' }> | undefined {
+    const entry = this.lru?.get(key);
+    return entry?.kind === 'present' ? entry : undefined;
+  }
+
   /** `ttlMs` shortens the lifetime (a match found while a better registry was failing). */
   setPresent(key: string, entry: Omit<Extract<CacheEntry, { kind: 'present' }>, 'kind'>, ttlMs?: number): void {
     this.lru?.set(key, { kind: 'present', ...entry }, { ttl: Math.min(ttlMs ?? this.settings.ttlMs, this.settings.ttlMs) });

@@ -5,6 +5,7 @@
 // - ImageStatus and RemoveImage: ask the runtime about the original name first and use
 //   what it knows (the image ID); otherwise look for the image under its rewritten
 //   names, asking the runtime only (no registry round trip on kubelet's hot path).
+//   ImageStatus asks for the rewritten name first while a pull's decision is cached.
 // ListImages, StreamImages and ImageFsInfo pass through untouched (passthrough.ts).
 import { Metadata, status, type ServerUnaryCall, type ServiceError, type handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -162,10 +163,26 @@ export class ImageService {
     const { runtime, codecs, paths, log, metrics } = this.deps;
     const request = call.request;
     const image = requestImage(request);
+    if (image === undefined || image === '') return runtime.unary(paths.status, request, this.context(call));
+    const rewriter = this.deps.state().rewriter;
+    // Kubelet asks ImageStatus before every container start. When a pull through the shim
+    // is still cached, the node holds the image under that rewritten name: asking for it
+    // first answers in one runtime call instead of two. Otherwise (or when the node no
+    // longer has it), the original name first, then the rewritten candidates.
+    const cached = rewriter.cachedRewrite(image);
+    if (cached) {
+      const response = await runtime.unary(paths.status, withRequestImage(request, cached.reference), this.context(call));
+      const found = codecs.decodeImageStatusResponse(response);
+      if (found) {
+        recordDecision(log, metrics, { action: 'ImageStatus', original: image, result: cached.reference, rewritten: true, registry: cached.target.host, cache: 'hit', reason: 'on-node-as-rewritten', imageId: found.id });
+        return response;
+      }
+    }
     const first = await runtime.unary(paths.status, request, this.context(call));
-    if (image === undefined || image === '' || codecs.decodeImageStatusResponse(first)) return first;
-    const local = this.deps.state().rewriter.localCandidates(image);
+    if (codecs.decodeImageStatusResponse(first)) return first;
+    const local = rewriter.localCandidates(image);
     for (const candidate of local.candidates) {
+      if (candidate.reference === cached?.reference) continue; // asked above
       const response = await runtime.unary(paths.status, withRequestImage(request, candidate.reference), this.context(call));
       const found = codecs.decodeImageStatusResponse(response);
       if (found) {

@@ -110,6 +110,16 @@ export class Rewriter {
     return { normalised: normalised.text, direct: undefined, candidates: candidatesFor(normalised.reference, this.config.registries).candidates };
   }
 
+  /** The candidate a pull through the shim chose for `image`, while that decision is
+   *  cached: the name the node most likely holds the image under. No network. */
+  cachedRewrite(image: string): Candidate | undefined {
+    const local = this.localCandidates(image);
+    if (local.normalised === undefined) return undefined;
+    const entry = this.cache.presentEntry(local.normalised);
+    if (!entry) return undefined;
+    return local.candidates.find((c) => c.target.id === entry.targetId && c.reference === entry.reference);
+  }
+
   /** Where to pull `image` from. Never throws for registry trouble: the original is the answer then. */
   async resolve(image: string): Promise<Resolution> {
     const normalised = normalise(image);

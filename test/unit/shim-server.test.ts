@@ -233,6 +233,32 @@ test('ImageStatus and RemoveImage: the original name first, then the rewritten o
   assert.equal(requestImage(runtime.calls('/RemoveImage')[1]!.bytes), 'redis');
 });
 
+test('ImageStatus after a pull through the shim: the cached rewritten name first, one runtime call; the original again once the node lost it', async () => {
+  const { runtime, client, registry } = await setup();
+  const rewritten = `${registry}/library/nginx:1.25`;
+  let onNode = true;
+  runtime.reply = (r) => {
+    if (r.path.endsWith('/ImageStatus')) return codec('ImageStatusResponse').serialize(onNode && requestImage(r.bytes) === rewritten ? { image: { id: 'sha256:0123', repoTags: [rewritten] } } : {});
+    if (r.path.endsWith('/PullImage')) return codec('PullImageResponse').serialize({ imageRef: 'sha256:0123' });
+    return Buffer.alloc(0);
+  };
+  await unary(client, '/runtime.v1.ImageService/PullImage', codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' } }));
+  assert.equal(requestImage(runtime.calls('/PullImage')[0]!.bytes), rewritten, 'the pull was rewritten (and its decision cached)');
+
+  const statusRequest = codec('ImageStatusRequest').serialize({ image: { image: 'docker.io/library/nginx:1.25' }, verbose: true });
+  const response = codec('ImageStatusResponse').deserialize(await unary(client, '/runtime.v1.ImageService/ImageStatus', statusRequest));
+  assert.equal((response['image'] as Record<string, unknown>)['id'], 'sha256:0123');
+  assert.deepEqual(runtime.calls('/ImageStatus').map((r) => requestImage(r.bytes)), [rewritten]);
+  assert.deepEqual(runtime.calls('/ImageStatus')[0]!.bytes, withRequestImage(statusRequest, rewritten), 'verbose flag kept');
+
+  // Removed from the node behind the shim's back: the original name is asked, and the
+  // rewritten name is not asked twice.
+  onNode = false;
+  const gone = codec('ImageStatusResponse').deserialize(await unary(client, '/runtime.v1.ImageService/ImageStatus', statusRequest));
+  assert.equal(gone['image'], undefined);
+  assert.deepEqual(runtime.calls('/ImageStatus').slice(1).map((r) => requestImage(r.bytes)), [rewritten, 'docker.io/library/nginx:1.25']);
+});
+
 test('a runtime socket that is not there yet: UNAVAILABLE naming it, then service once it appears, with its mode', async () => {
   const { runtime, client, shim, runtimeSocket } = await setup({ startRuntime: false });
   await assert.rejects(unary(client, '/runtime.v1.RuntimeService/Version', Buffer.alloc(0)), (error: ServiceError) => {
