@@ -13,6 +13,12 @@ import type { AppendResult, ChunkOptions, UploadFailure, UploadStatus } from './
 const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Writes are batched to about this size: fewer syscalls, one batch in flight. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/**
+ * A big upload starts the disk writing behind it (fdatasync) every this many bytes, so the
+ * fsync that makes the blob durable at commit has only the tail left to flush instead of
+ * the whole blob (on a 512 MiB push that final fsync was ~5% of the push).
+ */
+const EARLY_SYNC_BYTES = 64 * 1024 * 1024;
 
 export function isValidUploadId(id: string): boolean {
   return UPLOAD_ID_PATTERN.test(id);
@@ -163,6 +169,11 @@ async function writeBody(handle: FileHandle, session: Session, body: AsyncIterab
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   let inFlight: Promise<void> = Promise.resolve();
+  let unsynced = 0;
+  // One early sync at a time. Its error is not swallowed: after a failed writeback the
+  // kernel may report the error to this descriptor only, never to the commit's fsync.
+  let syncing: Promise<void> | undefined;
+  let syncError: unknown;
   const flush = (buffers: Uint8Array[], bytes: number): Promise<void> =>
     inFlight.then(async () => {
       const position = session.offset;
@@ -174,7 +185,25 @@ async function writeBody(handle: FileHandle, session: Session, body: AsyncIterab
       }
       for (const buffer of buffers) session.hasher!.update(buffer);
       session.offset += bytes;
+      unsynced += bytes;
+      if (unsynced >= EARLY_SYNC_BYTES && syncing === undefined) {
+        unsynced = 0;
+        syncing = handle.datasync().then(
+          () => {
+            syncing = undefined;
+          },
+          (error: unknown) => {
+            syncError ??= error;
+            syncing = undefined;
+          },
+        );
+      }
     });
+  const settle = async (): Promise<void> => {
+    await inFlight;
+    if (syncing) await syncing;
+    if (syncError !== undefined) throw syncError;
+  };
   try {
     for await (const chunk of body) {
       batch.push(chunk);
@@ -182,16 +211,20 @@ async function writeBody(handle: FileHandle, session: Session, body: AsyncIterab
       if (batchBytes >= WRITE_BATCH_BYTES) {
         await inFlight; // at most one batch in flight: bounded memory, overlap of read and write
         inFlight = flush(batch, batchBytes);
+        // A failed write (ENOSPC) is seen at the next await of inFlight; until then the
+        // body may keep the loop waiting, and an unobserved rejection would kill the process.
+        inFlight.catch(() => undefined);
         batch = [];
         batchBytes = 0;
       }
     }
   } catch {
-    await inFlight;
+    await settle();
     return false;
   }
   await inFlight;
   if (batchBytes > 0) await flush(batch, batchBytes);
+  await settle();
   return true;
 }
 
