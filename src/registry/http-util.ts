@@ -21,6 +21,49 @@ export function sendRegistryError(res: ServerResponse, error: RegistryError, met
   res.end(method === 'HEAD' ? undefined : payload);
 }
 
+/**
+ * The request body for storage. Stopping early (a failed write, a limit) must not reset the
+ * connection, as a plain `for await` over the request would: the client would see a broken
+ * pipe instead of the error response. The rest is drained by `drainBody`.
+ */
+export function requestBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
+  return { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) as AsyncIterator<Uint8Array> };
+}
+
+/** How long, and how much, of a refused request's unread body is read and thrown away. */
+const DRAIN_MS = 5_000;
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the rest of a request body and throws it away, before an error response goes out.
+ * Node closes the connection after answering a request whose body is unread, and closing
+ * with unread bytes resets it: a client still sending (skopeo, mid-PATCH) then sees a
+ * broken pipe instead of the answer. Bounded in time and bytes; past that, answer anyway.
+ */
+export function drainBody(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let drained = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      drained += chunk.length;
+      if (drained > DRAIN_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_MS);
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
 /** Reads the whole body, up to `limit` bytes; beyond that it is a 413. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -30,7 +73,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of req) {
+    for await (const chunk of requestBody(req)) {
       const buffer = chunk as Buffer;
       total += buffer.length;
       if (total > limit) throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the ${limit} byte limit`, { limit }, 413);

@@ -19,7 +19,7 @@ import { handleManifestDelete, handleManifestGet, handleManifestPut } from './ha
 import { handleReferrers } from './handlers/referrers.js';
 import { handleUploadDelete, handleUploadGet, handleUploadPatch, handleUploadPut, handleUploadStart } from './handlers/uploads.js';
 import { HealthCheck } from './health.js';
-import { API_VERSION_HEADER, hasBody, sendRegistryError } from './http-util.js';
+import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
 import { ALLOWED_METHODS, route, type Endpoint } from './router.js';
@@ -190,7 +190,7 @@ export class RegistryServer {
       const ctx: RequestContext = { req, res, method, path, query, storage: this.options.storage, settings: this.settings, log, metrics: this.metrics };
       await dispatch(ctx, routed.endpoint);
     } catch (error) {
-      this.fail(req, res, method, error);
+      await this.fail(req, res, method, error);
     }
   }
 
@@ -229,7 +229,7 @@ export class RegistryServer {
     });
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, method: string, error: unknown): void {
+  private async fail(req: IncomingMessage, res: ServerResponse, method: string, error: unknown): Promise<void> {
     let registryError: RegistryError;
     if (error instanceof RegistryError) registryError = error;
     else if (error instanceof SymlinkRefusedError) {
@@ -250,8 +250,8 @@ export class RegistryServer {
       res.destroy();
       return;
     }
-    // An unread request body would be read and thrown away; closing is cheaper.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    await drainBody(req);
+    if (res.headersSent || res.destroyed) return;
     sendRegistryError(res, registryError, method);
   }
 

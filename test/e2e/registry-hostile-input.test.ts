@@ -281,6 +281,33 @@ test('unknown upload ids, well-formed or not, are BLOB_UPLOAD_UNKNOWN', async ()
   assertError(await send('GET', `/v2/${REPO}/blobs/${sha256(data)}`), 404, 'BLOB_UNKNOWN', 'the orphan chunk');
 });
 
+test('a request refused midway through its body: the client sends it all and reads the error, no reset', async () => {
+  // The manifest limit stops the server reading after 4 MiB. 16 MiB is far more than the
+  // socket buffers hold: if the server closed after answering, the client's writes would
+  // fail with EPIPE or ECONNRESET (what skopeo reported as "broken pipe" on a full disk).
+  const size = 16 * 1024 * 1024;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = '';
+  let socketError: Error | undefined;
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', (error) => (socketError = error));
+  socket.write(`PUT /v2/${REPO}/manifests/endless HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${AUTH}\r\nContent-Type: ${OCI_MANIFEST}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const chunk = Buffer.alloc(256 * 1024, 0x20);
+  for (let sent = 0; sent < size && !socketError; sent += chunk.length) {
+    socket.write(`${chunk.length.toString(16)}\r\n`);
+    socket.write(chunk);
+    if (!socket.write('\r\n')) await new Promise<void>((resolve) => socket.once('drain', resolve).once('close', resolve));
+  }
+  socket.write('0\r\n\r\n');
+  const deadline = Date.now() + 10_000;
+  while (!received.includes('MANIFEST_INVALID') && !socketError && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  socket.destroy();
+  assert.equal(socketError, undefined, `the whole body was accepted (got ${socketError?.message})`);
+  assert.match(received, /^HTTP\/1\.1 413 /);
+  assert.match(received, /MANIFEST_INVALID/);
+});
+
 test('a 5 MiB manifest is refused with 413 MANIFEST_INVALID, with or without Content-Length', async () => {
   // Valid JSON all the way, so only the size can be the reason.
   const padding = 'x'.repeat(5 * 1024 * 1024);

@@ -5,7 +5,7 @@ import type { UploadFailure, UploadStatus } from '../../storage/types.js';
 import type { RequestContext } from '../context.js';
 import { RegistryError } from '../errors.js';
 import { parseContentRange } from '../http-range.js';
-import { contentLength, hasBody, sendEmpty, uploadRangeHeader } from '../http-util.js';
+import { contentLength, hasBody, requestBody, sendEmpty, uploadRangeHeader } from '../http-util.js';
 import { requireDigest } from './blobs.js';
 
 function uploadLocation(name: string, id: string): string {
@@ -76,7 +76,7 @@ export async function handleUploadStart(ctx: RequestContext, name: string): Prom
     const digest = requireDigest(single);
     const status = await ctx.storage.startUpload(name);
     ctx.metrics.uploadSessions.inc({ outcome: 'started' });
-    const result = await ctx.storage.finishUpload(name, status.id, digest, ctx.req, chunkOptions(ctx));
+    const result = await ctx.storage.finishUpload(name, status.id, digest, requestBody(ctx.req), chunkOptions(ctx));
     if (!result.ok) {
       await ctx.storage.cancelUpload(name, status.id);
       ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
@@ -92,14 +92,14 @@ export async function handleUploadStart(ctx: RequestContext, name: string): Prom
 }
 
 export async function handleUploadPatch(ctx: RequestContext, name: string, id: string): Promise<void> {
-  const result = await ctx.storage.appendUpload(name, id, ctx.req, chunkOptions(ctx));
+  const result = await ctx.storage.appendUpload(name, id, requestBody(ctx.req), chunkOptions(ctx));
   if (!result.ok) throw failure(name, id, result);
   sendUploadStatus(ctx, name, result.status, 202);
 }
 
 export async function handleUploadPut(ctx: RequestContext, name: string, id: string): Promise<void> {
   const digest = requireDigest(ctx.query.get('digest'));
-  const body = hasBody(ctx.req) ? ctx.req : undefined;
+  const body = hasBody(ctx.req) ? requestBody(ctx.req) : undefined;
   const result = await ctx.storage.finishUpload(name, id, digest, body, body ? chunkOptions(ctx) : {});
   if (!result.ok) {
     if (result.reason === 'digest-mismatch') ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
