@@ -1,12 +1,21 @@
 // Runs node's built-in test runner over the compiled `*.test.js` files. Node 20 has no
 // glob support in `--test`, and a bare directory would also run the support modules.
-// Usage: node scripts/run-tests.mjs [unit|e2e|all] [--concurrency N] [extra node --test args]
+// Usage: node scripts/run-tests.mjs [unit|e2e|all] [--long] [extra node --test args]
+// --long: the reliability tests run longer (100 crash cycles, 60 GC rounds, 20,000 fuzz
+// requests) unless their variables are already set.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
 const suite = ['unit', 'e2e', 'all'].includes(args[0] ?? '') ? args.shift() : 'all';
+const longIndex = args.indexOf('--long');
+if (longIndex >= 0) {
+  args.splice(longIndex, 1);
+  process.env.BERTH_CRASH_CYCLES ??= '100';
+  process.env.BERTH_GC_ROUNDS ??= '60';
+  process.env.BERTH_FUZZ_RUNS ??= '20000';
+}
 const roots = suite === 'all' ? ['dist/test/unit', 'dist/test/e2e'] : [`dist/test/${suite}`];
 
 function testFiles(dir) {
