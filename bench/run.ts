@@ -8,14 +8,16 @@
 //   --out DIR         where to write results (default bench/results)
 //   --keep            keep the scratch directory (bench/work/run-*)
 //   --profile         run Berth under `node --cpu-prof` (profiles land in the scratch dir)
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+//   --report-only     run nothing: rewrite REPORT.md and chart.svg from the results.json in
+//                     --out (after editing the explanations or the targets)
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import path from 'node:path';
 import { FULL_SIZES, QUICK_SIZES, type Context, type Sizes, type Workload } from './lib/context.js';
 import { run, stopAll } from './lib/proc.js';
 import { QuietMonitor } from './lib/quiet.js';
-import { formatTable, writeReport } from './lib/report.js';
-import { Results } from './lib/results.js';
+import { formatTable, writeReport, type RunInfo } from './lib/report.js';
+import { Results, resultsFromSaved, type SavedResults } from './lib/results.js';
 import { makeHtpasswd, startBerth, startDistribution, type Credentials } from './lib/servers.js';
 import { evaluateTargets, MEMORY_WORKLOADS } from './lib/targets.js';
 import { BENCH_PEERS, ensurePeers, PROJECT_ROOT } from './lib/tools.js';
@@ -33,6 +35,7 @@ interface Options {
   readonly out: string;
   readonly keep: boolean;
   readonly profile: boolean;
+  readonly reportOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -42,6 +45,7 @@ function parseArgs(argv: readonly string[]): Options {
   let out: string | undefined;
   let keep = false;
   let profile = false;
+  let reportOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = (): string => {
@@ -55,11 +59,12 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--out') out = path.resolve(value());
     else if (arg === '--keep') keep = true;
     else if (arg === '--profile') profile = true;
+    else if (arg === '--report-only') reportOnly = true;
     else throw new Error(`unknown argument ${arg}`);
   }
   if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1 || rounds > 50)) throw new Error('--rounds takes 1..50');
   const defaultOut = quick ? path.join(PROJECT_ROOT, 'bench', 'work', 'quick-results') : path.join(PROJECT_ROOT, 'bench', 'results');
-  return { quick, rounds, only, out: out ?? defaultOut, keep, profile };
+  return { quick, rounds, only, out: out ?? defaultOut, keep, profile, reportOnly };
 }
 
 function log(line: string): void {
@@ -83,8 +88,17 @@ function memoryMetrics(results: Results): void {
   }
 }
 
+/** Rewrites the report of a finished run from its results.json. */
+async function rewriteReport(outDir: string): Promise<void> {
+  const saved = JSON.parse(await readFile(path.join(outDir, 'results.json'), 'utf8')) as SavedResults & { info: RunInfo };
+  const results = resultsFromSaved(saved);
+  await writeReport(outDir, saved.info, results, evaluateTargets(results, saved.info.rounds));
+  log(`rewrote ${path.join(outDir, 'REPORT.md')} from results.json`);
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.reportOnly) return rewriteReport(options.out);
   const base: Sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
   const sizes: Sizes = { ...base, rounds: options.rounds ?? base.rounds };
   const all: Workload[] = [pushPull, smallPush, blobGetWorkload(), manifestWorkload(), listingWorkload(), shimWorkload()];

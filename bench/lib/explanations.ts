@@ -12,6 +12,10 @@ const RSS =
   "Where distribution's own peak is high (bcrypt under 128 connections, blob GETs) the target is met; where it idles near 25 MiB it cannot be.";
 
 const EXPLANATIONS: Record<string, string> = {
+  'pull-big':
+    'the pull is bound by skopeo writing 512 MiB into a `dir:` on the same disk: both servers took 3.9 s in round 1 and 5.6-6.0 s in ' +
+    'rounds 2 and 3, so the medians differ by less than the spread between rounds. Berth sends the blob from the page cache with reused ' +
+    'buffers (blob GET throughput, workload 3, is 1.7x distribution\'s); in the previous full run on this machine the same code measured 0.69x.',
   'push-big':
     'both servers receive the 512 MiB layer at the speed skopeo sends it (the PATCH is ~3 s of a ~4.5 s push, and rounds vary by up to 15%); ' +
     'the one difference is durability: Berth fsyncs the blob before it answers the PUT (distribution never fsyncs), which took ~230 ms. ' +

@@ -182,7 +182,7 @@ export async function writeReport(outDir: string, info: RunInfo, results: Result
       info.quiet.foreignCpuPercent < 3 ? 'a quiet machine' : 'NOT a quiet machine; timings are noisy'
     }.`,
   );
-  lines.push('', 'Rerun: `npm run bench` (about 25 minutes; `--rounds N`, `--only push-pull,listing,...`), smoke: `npm run bench -- --quick`.', '');
+  lines.push('', 'Rerun: `npm run bench` (about 30 minutes; `--rounds N`, `--only push-pull,listing,...`), smoke: `npm run bench -- --quick`.', '');
   lines.push(`## Targets: ${met} met, ${missed.length} missed, ${unmeasured.length} not measured`, '');
   lines.push(
     markdownTable(

@@ -61,3 +61,22 @@ export class Results {
     return median(metric.subject) / median(metric.baseline);
   }
 }
+
+/** What results.json keeps of a run: enough to rebuild its Results (see `--report-only`). */
+export interface SavedResults {
+  readonly metrics: ReadonlyArray<Metric & { readonly medians?: unknown; readonly ratio?: unknown }>;
+  readonly memory: readonly MemoryRecord[];
+  readonly notes: readonly string[];
+  readonly failures: readonly string[];
+}
+
+export function resultsFromSaved(saved: SavedResults): Results {
+  const results = new Results();
+  for (const { medians: _medians, ratio: _ratio, ...metric } of saved.metrics) {
+    results.metrics.set(metric.id, { ...metric, subject: [...metric.subject], baseline: [...metric.baseline], reference: [...metric.reference] });
+  }
+  results.memory.push(...saved.memory);
+  results.notes.push(...saved.notes);
+  results.failures.push(...saved.failures);
+  return results;
+}
