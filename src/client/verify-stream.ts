@@ -25,6 +25,10 @@ export function verifyDigestStream(source: Readable, digest: Digest): Readable {
       callback(actual === digest.value ? null : new DigestMismatchError(digest.value, actual));
     },
   });
-  source.once('error', (error) => verifier.destroy(error));
+  source.on('error', (error) => verifier.destroy(error));
+  // A download nobody reads any more (the pull failed on another blob, and the connection
+  // is then closed) must not take the process down with an unhandled 'error': readers
+  // (pipeline, for await) still see the error through their own listeners.
+  verifier.on('error', () => undefined);
   return source.pipe(verifier);
 }
