@@ -3,7 +3,7 @@
 // and for per-item failures in reports (sync, rmi, status).
 import { AuthFileError } from '../client/auth-file.js';
 import { CopyError } from '../client/copy-image.js';
-import { RegistryRequestError, UnauthorizedError } from '../client/errors.js';
+import { RegistryRequestError, UnauthorizedError, speaksNoTls } from '../client/errors.js';
 import { DigestMismatchError } from '../client/verify-stream.js';
 import { StoreError } from '../store/errors.js';
 import { LockTimeoutError } from '../store/file-lock.js';
@@ -51,7 +51,7 @@ export function explainError(error: unknown): Explained {
   if (code === 'ECONNREFUSED') return { message: `connection refused (${raw.replace(/^connect ECONNREFUSED /, '')})`, hint: 'is the registry running, and is the address right?' };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { message: `cannot resolve host (${raw})`, hint: 'check the registry name, or add it to /etc/hosts' };
   if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { message: raw, hint: 'check the address and the network path to the registry' };
-  if (code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/i.test(raw)) {
+  if (speaksNoTls(error)) {
     return { message: 'TLS handshake failed: the server does not speak TLS', hint: 'for a plain-HTTP registry use --insecure, --plain-http or an http:// address' };
   }
   if (CERTIFICATE_CODES.has(code)) return { message: `TLS certificate not trusted (${code})`, hint: 'pass its CA with --ca-file, or use --insecure' };

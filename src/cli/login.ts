@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { lookupCredentials, readAuthFile, registryOfKey, removeCredentials, setCredentials, writeAuthFile } from '../client/auth-file.js';
 import { UnauthorizedError } from '../client/errors.js';
 import { CliError } from './cli-error.js';
-import { createClient, type ConnectionFlags } from './clients.js';
+import { addConnectionOptions, createClient, type ConnectionFlags } from './clients.js';
 import { authFilePath, dockerConfigPath } from './credentials.js';
 import { action } from './image/errors.js';
-import { addConnectionOptions, examples } from './image/flags.js';
+import { examples } from './image/flags.js';
 import { ask, haveTerminal, readStdin } from './prompt.js';
 
 interface LoginFlags extends ConnectionFlags {

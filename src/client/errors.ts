@@ -41,3 +41,10 @@ export function describeFailure(status: number | undefined, errors: readonly Err
   if (first) return `${first.code}: ${first.message} (${status ?? 'no status'} from ${target})`;
   return `unexpected HTTP ${status ?? 'failure'} from ${target}`;
 }
+
+/** The TLS handshake met something that is not a TLS server (a plain-http registry). */
+export function speaksNoTls(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  return code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/i.test(message);
+}

@@ -8,7 +8,7 @@ import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import { Authorizer } from './authorizer.js';
 import type { CredentialSource } from './credentials.js';
 import { resolveEndpoint, type RegistryEndpoint } from './endpoint.js';
-import { RegistryRequestError, UnauthorizedError, describeFailure, parseErrorBody } from './errors.js';
+import { RegistryRequestError, UnauthorizedError, describeFailure, parseErrorBody, speaksNoTls } from './errors.js';
 import { HttpTransport, readAll, type HttpResponse, type RequestOptions, type TlsOptions } from './transport.js';
 import { verifyDigestStream } from './verify-stream.js';
 
@@ -387,12 +387,6 @@ function withProtocol(url: URL, protocol: string): URL {
   const copy = new URL(url);
   copy.protocol = protocol;
   return copy;
-}
-
-/** The TLS handshake met something that is not a TLS server (a plain-http registry). */
-function speaksNoTls(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  return code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/.test((error as Error).message);
 }
 
 function header(response: HttpResponse, name: string): string | undefined {

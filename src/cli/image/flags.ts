@@ -18,8 +18,6 @@ export function openStore(flags: StoreFlags): Promise<ImageStore> {
   return ImageStore.open(flags.root ?? defaultStoreRoot());
 }
 
-export { addConnectionOptions } from '../clients.js';
-
 export interface PlatformFlags {
   readonly platform?: string;
   readonly allPlatforms?: boolean;

@@ -8,9 +8,9 @@ import { entryName } from '../../store/index-file.js';
 import type { ImageStore } from '../../store/image-store.js';
 import { familiarName, normaliseImageName, parseImageName } from '../../store/names.js';
 import { StoreTarget } from '../../store/store-content.js';
-import { createClient, type ConnectionFlags } from '../clients.js';
+import { addConnectionOptions, createClient, type ConnectionFlags } from '../clients.js';
 import { action } from './errors.js';
-import { addConnectionOptions, addPlatformOptions, addStoreOption, examples, openStore, platformChoice, type PlatformFlags, type StoreFlags } from './flags.js';
+import { addPlatformOptions, addStoreOption, examples, openStore, platformChoice, type PlatformFlags, type StoreFlags } from './flags.js';
 import { createReporter, reportingReader } from './progress.js';
 
 interface PullFlags extends StoreFlags, PlatformFlags, ConnectionFlags {

@@ -11,9 +11,9 @@ import { entryName } from '../../store/index-file.js';
 import { normaliseImageName, parseImageName } from '../../store/names.js';
 import { StoreSource } from '../../store/store-content.js';
 import { CliError } from '../cli-error.js';
-import { createClient, type ConnectionFlags } from '../clients.js';
+import { addConnectionOptions, createClient, type ConnectionFlags } from '../clients.js';
 import { action } from './errors.js';
-import { addConnectionOptions, addStoreOption, examples, openStore, type StoreFlags } from './flags.js';
+import { addStoreOption, examples, openStore, type StoreFlags } from './flags.js';
 import { createReporter, reportingReader } from './progress.js';
 
 interface PushFlags extends StoreFlags, ConnectionFlags {

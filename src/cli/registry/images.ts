@@ -9,7 +9,8 @@ import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { renderJson, renderTable } from '../output.js';
 import { matches, parseFilters, type ImageFilter } from './filter.js';
-import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { openClient, type RemoteFlags } from './remote.js';
+import { addConnectionOptions } from '../clients.js';
 import { asCliError } from '../explain-error.js';
 import { formatRegistryImage, parseRegistryImage, pickRegistry } from './targets.js';
 
@@ -115,7 +116,7 @@ export function registerImages(registry: Command): void {
     .option('-n, --name <registry>', 'registry to list (default: the one registry you are logged in to)')
     .option('--filter <key=pattern>', 'name=PATTERN and/or tag=PATTERN; patterns: *, x*, *x, *x*, exact; tag=<none> for untagged repositories', collect, [])
     .option('--json', 'print JSON: [{RegistryName, ImageName, Tag, ImageID, ImageDigest, MediaType}]');
-  addRemoteOptions(images).addHelpText(
+  addConnectionOptions(images).addHelpText(
     'after',
     `
 Examples:
@@ -144,7 +145,7 @@ Examples:
     .argument('<image>', '[REGISTRY/]NAME[:TAG|@DIGEST]; the tag defaults to latest')
     .option('-n, --name <registry>', 'registry (default: the one in IMAGE, else the one you are logged in to)')
     .option('--json', 'print JSON (with MediaType, and Platforms for an index)');
-  addRemoteOptions(image).addHelpText(
+  addConnectionOptions(image).addHelpText(
     'after',
     `
 Examples:

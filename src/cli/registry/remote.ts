@@ -1,9 +1,9 @@
-// What the `registry` administration commands share: connection flags, clients, the
-// reachability probe, and failures turned into one line with a hint.
+// What the `registry` administration commands share: clients from the connection flags
+// (clients.ts), the reachability probe, and count and size formatting.
 import type { Credentials } from '../../client/credentials.js';
 import { RegistryClient } from '../../client/registry-client.js';
 import { CliError } from '../cli-error.js';
-import { addConnectionOptions, createClient } from '../clients.js';
+import { createClient } from '../clients.js';
 import { asCliError } from '../explain-error.js';
 
 export interface RemoteFlags {
@@ -12,9 +12,6 @@ export interface RemoteFlags {
   readonly plainHttp?: boolean;
   readonly caFile?: string;
 }
-
-/** The connection flags, as on every command that talks to a registry. */
-export const addRemoteOptions = addConnectionOptions;
 
 export interface ClientExtras {
   readonly attempts?: number;

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { renderJson } from '../output.js';
-import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { openClient, type RemoteFlags } from './remote.js';
+import { addConnectionOptions } from '../clients.js';
 import { explainLine } from '../explain-error.js';
 import { formatRegistryImage, parseRegistryImage, pickRegistry, type RegistryImage } from './targets.js';
 
@@ -49,7 +50,7 @@ export function registerRmi(registry: Command): void {
     .argument('<images...>', '[REGISTRY/]NAME[:TAG|@DIGEST]; the tag defaults to latest')
     .option('-n, --name <registry>', 'registry for images given without one (default: the one you are logged in to)')
     .option('--json', 'print JSON: [{image, deleted, digest, alsoUntagged, error}]');
-  addRemoteOptions(command).addHelpText(
+  addConnectionOptions(command).addHelpText(
     'after',
     `
 Deleting a manifest removes every tag that points at it. Layers stay on disk until

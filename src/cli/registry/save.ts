@@ -12,7 +12,8 @@ import { formatReference, parseReference, type ImageReference } from '../../oci/
 import { FilesystemStorage } from '../../storage/filesystem-storage.js';
 import { CliError } from '../cli-error.js';
 import { resolvePlatform } from './platform-flag.js';
-import { addRemoteOptions, openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { addConnectionOptions } from '../clients.js';
 import { describeFailures, describeSummary, runTransfers, type TransferSpec } from './transfer.js';
 
 interface SaveFlags extends RemoteFlags {
@@ -118,7 +119,7 @@ export function registerSave(registry: Command): void {
     .option('--max-pull-procs <n>', 'images pulled at the same time', '5')
     .option('--all-platforms', 'keep whole multi-platform indexes (their digests stay valid)')
     .option('--platform <os/arch[/variant]>', 'which platform of an index to keep (default: this machine)');
-  addRemoteOptions(command).addHelpText(
+  addConnectionOptions(command).addHelpText(
     'after',
     `
 The destination repository is the reference minus its registry:

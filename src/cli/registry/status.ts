@@ -5,7 +5,8 @@ import { listCredentials, readAuthFile } from '../../client/auth-file.js';
 import { mapSettled } from '../../util/pool.js';
 import { authFilePath } from '../credentials.js';
 import { maskSecret, renderJson, renderTable } from '../output.js';
-import { addRemoteOptions, openClient, type RemoteFlags } from './remote.js';
+import { openClient, type RemoteFlags } from './remote.js';
+import { addConnectionOptions } from '../clients.js';
 import { explainLine } from '../explain-error.js';
 
 interface StatusFlags extends RemoteFlags {
@@ -30,7 +31,7 @@ export function registerStatus(registry: Command): void {
     .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, Error}]')
     .option('--show-password', 'print passwords instead of ******')
     .option('--timeout <seconds>', 'give up on a registry after this long', '5');
-  addRemoteOptions(command).addHelpText(
+  addConnectionOptions(command).addHelpText(
     'after',
     `
 A registry that does not answer, or refuses the stored credentials, shows "failed" and

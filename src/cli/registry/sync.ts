@@ -10,7 +10,8 @@ import { formatReference, parseReference, type ImageReference } from '../../oci/
 import { mapSettled } from '../../util/pool.js';
 import { CliError } from '../cli-error.js';
 import { resolvePlatform } from './platform-flag.js';
-import { addRemoteOptions, openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
+import { addConnectionOptions } from '../clients.js';
 import { asCliError } from '../explain-error.js';
 import { registryWithDefaultPort } from './targets.js';
 import { describeFailures, describeSummary, runTransfers, type TransferSpec, type TransferSummary } from './transfer.js';
@@ -50,7 +51,7 @@ function addTransferOptions(command: Command): Command {
     .option('-a, --all-platforms', 'copy whole multi-platform indexes (default: one platform)')
     .option('--platform <os/arch[/variant]>', 'platform to copy from an index (default: this machine)')
     .option('--max-procs <n>', 'images copied at the same time', '5');
-  return addRemoteOptions(command);
+  return addConnectionOptions(command);
 }
 
 function finish(summary: TransferSummary, done: string, what: string): void {
