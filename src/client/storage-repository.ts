@@ -1,9 +1,9 @@
-// A repository of a local distribution-layout directory as a ContentReader and
+// A repository of a registry's storage (a distribution-layout directory) as a ContentReader and
 // ContentWriter, going through the same storage code the server uses (atomic commits,
 // digest checks), so `registry save` needs no server.
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../oci/digest.js';
-import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import type { RegistryStorage } from '../storage/types.js';
 import type { BlobWriteOutcome, ContentDescriptor, ContentReader, ContentWriter, ManifestContent } from './content.js';
 import { verifyDigestStream } from './verify-stream.js';
 
@@ -11,10 +11,10 @@ export class StorageRepository implements ContentReader, ContentWriter {
   readonly label: string;
 
   constructor(
-    private readonly storage: FilesystemStorage,
+    private readonly storage: RegistryStorage,
     readonly repository: string,
   ) {
-    this.label = `${storage.fs.root}:${repository}`;
+    this.label = `${storage.location}:${repository}`;
   }
 
   async readManifest(reference: string): Promise<ManifestContent | undefined> {

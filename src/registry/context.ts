@@ -2,8 +2,9 @@
 // registry's collaborators. Handlers never read configuration on their own.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import type { RegistryStorage } from '../storage/types.js';
 import type { RegistryMetrics } from './metrics.js';
+import type { UploadStateCodec } from './upload-state.js';
 
 export interface RegistrySettings {
   /** Manifests larger than this are refused with 413. */
@@ -12,6 +13,10 @@ export interface RegistrySettings {
   readonly deleteEnabled: boolean;
   /** Upper bound on `n` for catalog and tag pages. */
   readonly maxPageSize: number;
+  /** Refuse every write (maintenance mode: registry:2's storage.maintenance.readonly). */
+  readonly readOnly: boolean;
+  /** Extra headers on every response (registry:2's http.headers). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface RequestContext {
@@ -20,7 +25,9 @@ export interface RequestContext {
   readonly method: string;
   readonly path: string;
   readonly query: URLSearchParams;
-  readonly storage: FilesystemStorage;
+  readonly storage: RegistryStorage;
+  /** Signs and checks the upload state carried in upload Locations. */
+  readonly uploadStates: UploadStateCodec;
   readonly settings: RegistrySettings;
   readonly log: Logger;
   readonly metrics: RegistryMetrics;

@@ -1,32 +1,80 @@
-// OCI error responses. Handlers throw or return RegistryError; one place turns it into
-// `{"errors":[{code,message,detail}]}` with the catalog's HTTP status.
-import { ERROR_CODES, type ErrorCode } from '../oci/error-codes.js';
+// The one catalog of errors the registry answers with, modelled on distribution's errcode
+// registry: each entry names the code a client reads in the body
+// (`{"errors":[{code,message,detail}]}`), the HTTP status and the default message. Throw
+// sites name an entry and add detail; they never choose a status. Several entries share a
+// code where distribution answers one code with different statuses (MANIFEST_INVALID is
+// 400, or 413 for a manifest over the size limit), so clients written against registry:2
+// see the same answers.
+import type { ErrorBodyEntry } from '../oci/error-codes.js';
 
-/** Codes distribution uses beyond the spec's fourteen, kept for client parity. */
-export type ExtraErrorCode = 'PAGINATION_NUMBER_INVALID' | 'RANGE_INVALID' | 'UNKNOWN' | 'NOT_FOUND';
+interface CatalogEntry {
+  /** The `code` in the error body: the OCI spec's codes, and distribution's extras. */
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+const entry = (code: string, status: number, message: string): CatalogEntry => ({ code, status, message });
+
+export const ERROR_CATALOG = {
+  // The distribution spec's codes, with distribution's statuses (MANIFEST_BLOB_UNKNOWN is
+  // 400 there, not the spec's 404).
+  BLOB_UNKNOWN: entry('BLOB_UNKNOWN', 404, 'blob unknown to registry'),
+  BLOB_UPLOAD_INVALID: entry('BLOB_UPLOAD_INVALID', 400, 'blob upload invalid'),
+  BLOB_UPLOAD_UNKNOWN: entry('BLOB_UPLOAD_UNKNOWN', 404, 'blob upload unknown to registry'),
+  DIGEST_INVALID: entry('DIGEST_INVALID', 400, 'provided digest did not match uploaded content'),
+  MANIFEST_BLOB_UNKNOWN: entry('MANIFEST_BLOB_UNKNOWN', 400, 'manifest references a manifest or blob unknown to registry'),
+  MANIFEST_INVALID: entry('MANIFEST_INVALID', 400, 'manifest invalid'),
+  MANIFEST_UNKNOWN: entry('MANIFEST_UNKNOWN', 404, 'manifest unknown to registry'),
+  NAME_INVALID: entry('NAME_INVALID', 400, 'invalid repository name'),
+  NAME_UNKNOWN: entry('NAME_UNKNOWN', 404, 'repository name not known to registry'),
+  SIZE_INVALID: entry('SIZE_INVALID', 400, 'provided length did not match content length'),
+  UNAUTHORIZED: entry('UNAUTHORIZED', 401, 'authentication required'),
+  DENIED: entry('DENIED', 403, 'requested access to the resource is denied'),
+  UNSUPPORTED: entry('UNSUPPORTED', 405, 'the operation is unsupported'),
+  TOOMANYREQUESTS: entry('TOOMANYREQUESTS', 429, 'too many requests'),
+
+  // Variants: one code, another status.
+  /** A manifest body over the size limit. */
+  MANIFEST_TOO_LARGE: entry('MANIFEST_INVALID', 413, 'manifest too large'),
+  /** A chunk whose Content-Range does not start at the upload's offset, or is malformed. */
+  UPLOAD_RANGE_INVALID: entry('BLOB_UPLOAD_INVALID', 416, 'chunk does not start at the upload offset'),
+  /** A method the endpoint does not answer (the Allow header says which do). */
+  METHOD_UNSUPPORTED: entry('UNSUPPORTED', 405, 'the method is not supported here'),
+  DELETE_DISABLED: entry('UNSUPPORTED', 405, 'deletes are disabled on this registry'),
+  READ_ONLY: entry('UNSUPPORTED', 405, 'the registry is in read-only mode'),
+  TOO_MANY_UPLOADS: entry('TOOMANYREQUESTS', 429, 'too many concurrent uploads from this client'),
+  TOO_MANY_AUTH_FAILURES: entry('TOOMANYREQUESTS', 429, 'too many failed logins from this address; try again later'),
+
+  // distribution's extras beyond the spec.
+  NOT_FOUND: entry('NOT_FOUND', 404, 'not found'),
+  RANGE_INVALID: entry('RANGE_INVALID', 416, 'requested range not satisfiable'),
+  PAGINATION_NUMBER_INVALID: entry('PAGINATION_NUMBER_INVALID', 400, 'invalid number of results requested'),
+  UNKNOWN: entry('UNKNOWN', 500, 'internal storage error'),
+  STORAGE_FULL: entry('UNKNOWN', 507, 'storage is full'),
+  /** The storage engine (an S3 endpoint) cannot be reached or answers with errors. */
+  UNAVAILABLE: entry('UNAVAILABLE', 503, 'service unavailable: the storage cannot be reached'),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorKind = keyof typeof ERROR_CATALOG;
 
 export class RegistryError extends Error {
   readonly status: number;
+  readonly code: string;
   constructor(
-    readonly code: ErrorCode | ExtraErrorCode,
+    readonly kind: ErrorKind,
     message?: string,
     readonly detail?: unknown,
-    status?: number,
     readonly headers: Record<string, string> = {},
   ) {
-    super(message ?? (isCatalogCode(code) ? ERROR_CODES[code].message : code.toLowerCase()));
-    this.status = status ?? (isCatalogCode(code) ? ERROR_CODES[code].status : 400);
+    const catalogued = ERROR_CATALOG[kind];
+    super(message ?? catalogued.message);
+    this.status = catalogued.status;
+    this.code = catalogued.code;
   }
 
   body(): string {
-    return JSON.stringify({ errors: [{ code: this.code, message: this.message, detail: this.detail ?? null }] });
+    const error: ErrorBodyEntry = { code: this.code, message: this.message, detail: this.detail ?? null };
+    return JSON.stringify({ errors: [error] });
   }
-}
-
-function isCatalogCode(code: string): code is ErrorCode {
-  return Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
-}
-
-export function registryError(code: ErrorCode, message?: string, detail?: unknown): RegistryError {
-  return new RegistryError(code, message, detail);
 }

@@ -1,8 +1,9 @@
-// /livez: the process answers. /readyz: storage is reachable and writable and the
-// server is not shutting down; checked at most every two seconds.
-import { access, constants } from 'node:fs/promises';
+// /livez: the process answers. /readyz: the storage answers (a writable data directory,
+// a reachable bucket) and the server is not shutting down; checked at most every two
+// seconds. Load balancers take a replica out while /readyz says 503, and put it back
+// once its storage is reachable again.
 import type { ServerResponse } from 'node:http';
-import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import type { RegistryStorage } from '../storage/types.js';
 
 const READY_CHECK_INTERVAL_MS = 2000;
 
@@ -11,16 +12,16 @@ export class HealthCheck {
   private checkedAt = -Infinity;
   private lastProblem: string | undefined;
 
-  constructor(private readonly storage: FilesystemStorage) {}
+  constructor(private readonly storage: RegistryStorage) {}
 
   private async problem(): Promise<string | undefined> {
     if (this.shuttingDown) return 'shutting down';
     if (Date.now() - this.checkedAt < READY_CHECK_INTERVAL_MS) return this.lastProblem;
     try {
-      await access(this.storage.fs.root, constants.R_OK | constants.W_OK);
+      await this.storage.checkHealth();
       this.lastProblem = undefined;
     } catch (error) {
-      this.lastProblem = `storage not writable: ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+      this.lastProblem = `storage not ready: ${(error as Error).message}`;
     }
     this.checkedAt = Date.now();
     return this.lastProblem;

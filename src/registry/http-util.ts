@@ -68,7 +68,7 @@ export function drainBody(req: IncomingMessage): Promise<void> {
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the ${limit} byte limit`, { limit }, 413);
+    throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds the ${limit} byte limit`, { limit });
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -76,7 +76,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     for await (const chunk of requestBody(req)) {
       const buffer = chunk as Buffer;
       total += buffer.length;
-      if (total > limit) throw new RegistryError('MANIFEST_INVALID', `manifest exceeds the ${limit} byte limit`, { limit }, 413);
+      if (total > limit) throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds the ${limit} byte limit`, { limit });
       chunks.push(buffer);
     }
   } catch (error) {
@@ -110,6 +110,6 @@ export function uploadRangeHeader(offset: number): string {
 /** A positive page size from `n`, or undefined; a malformed `n` is a 400. */
 export function parsePageSize(value: string | null, max: number): number | undefined {
   if (value === null || value === '') return undefined;
-  if (!/^\d+$/.test(value)) throw new RegistryError('PAGINATION_NUMBER_INVALID', 'invalid number of results requested', { n: value }, 400);
+  if (!/^\d+$/.test(value)) throw new RegistryError('PAGINATION_NUMBER_INVALID', undefined, { n: value });
   return Math.min(Number(value), max);
 }

@@ -1,7 +1,7 @@
 // Prometheus metrics of one registry instance, in its own prom-client Registry so
 // several servers (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GcStatus } from '../storage/gc-status.js';
+import type { GcStatus } from '../storage/types.js';
 
 export class RegistryMetrics {
   readonly registry = new Registry();

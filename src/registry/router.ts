@@ -1,55 +1,116 @@
-// Maps `/v2/...` paths to endpoints. Repository names may contain slashes, so each
+// The one route table of the registry API: each row is a path pattern and the handler of
+// every method it answers, so what is routed, what is allowed (405 and its Allow header)
+// and what runs can never drift apart. Repository names may contain slashes, so each
 // pattern anchors on the suffix; the raw (undecoded) path is matched, so `%2e` and
 // friends reach the name check as-is and fail it.
 import { isValidRepositoryName } from '../oci/names.js';
+import type { RequestContext } from './context.js';
+import { handleBase } from './handlers/base.js';
+import { handleBlobDelete, handleBlobGet } from './handlers/blobs.js';
+import { handleCatalog, handleTags } from './handlers/listing.js';
+import { handleManifestDelete, handleManifestGet, handleManifestPut } from './handlers/manifests.js';
+import { handleReferrers } from './handlers/referrers.js';
+import { handleUploadDelete, handleUploadGet, handleUploadPatch, handleUploadPut, handleUploadStart } from './handlers/uploads.js';
 
-export type Endpoint =
-  | { readonly kind: 'base' }
-  | { readonly kind: 'catalog' }
-  | { readonly kind: 'tags'; readonly name: string }
-  | { readonly kind: 'manifest'; readonly name: string; readonly reference: string }
-  | { readonly kind: 'blob'; readonly name: string; readonly digest: string }
-  | { readonly kind: 'upload-start'; readonly name: string }
-  | { readonly kind: 'upload'; readonly name: string; readonly id: string }
-  | { readonly kind: 'referrers'; readonly name: string; readonly digest: string };
+export type EndpointKind = 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'upload-start' | 'upload' | 'referrers';
+
+/** The path parameters a row captures; `name` is a validated repository name. */
+export interface RouteParams {
+  readonly name?: string;
+  readonly reference?: string;
+  readonly digest?: string;
+  readonly id?: string;
+}
+
+type Handler = (ctx: RequestContext, params: Required<RouteParams>) => Promise<void> | void;
+
+interface RouteRow {
+  readonly kind: EndpointKind;
+  readonly pattern: RegExp;
+  /** Handlers by method; HEAD is listed where GET's handler also answers HEAD. */
+  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+}
+
+export const ROUTES: readonly RouteRow[] = [
+  { kind: 'base', pattern: /^\/v2\/?$/, methods: { GET: handleBase, HEAD: handleBase } },
+  { kind: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: handleCatalog, HEAD: handleCatalog } },
+  {
+    kind: 'tags',
+    pattern: /^\/v2\/(?<name>.+)\/tags\/list$/,
+    methods: { GET: (ctx, p) => handleTags(ctx, p.name), HEAD: (ctx, p) => handleTags(ctx, p.name) },
+  },
+  {
+    kind: 'manifest',
+    pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
+    methods: {
+      GET: (ctx, p) => handleManifestGet(ctx, p.name, p.reference),
+      HEAD: (ctx, p) => handleManifestGet(ctx, p.name, p.reference),
+      PUT: (ctx, p) => handleManifestPut(ctx, p.name, p.reference),
+      DELETE: (ctx, p) => handleManifestDelete(ctx, p.name, p.reference),
+    },
+  },
+  {
+    kind: 'upload-start',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
+    methods: { POST: (ctx, p) => handleUploadStart(ctx, p.name) },
+  },
+  {
+    kind: 'upload',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<id>[^/]+)$/,
+    methods: {
+      GET: (ctx, p) => handleUploadGet(ctx, p.name, p.id),
+      PATCH: (ctx, p) => handleUploadPatch(ctx, p.name, p.id),
+      PUT: (ctx, p) => handleUploadPut(ctx, p.name, p.id),
+      DELETE: (ctx, p) => handleUploadDelete(ctx, p.name, p.id),
+    },
+  },
+  {
+    kind: 'blob',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
+    methods: {
+      GET: (ctx, p) => handleBlobGet(ctx, p.name, p.digest),
+      HEAD: (ctx, p) => handleBlobGet(ctx, p.name, p.digest),
+      DELETE: (ctx, p) => handleBlobDelete(ctx, p.name, p.digest),
+    },
+  },
+  {
+    kind: 'referrers',
+    pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/,
+    methods: { GET: (ctx, p) => handleReferrers(ctx, p.name, p.digest), HEAD: (ctx, p) => handleReferrers(ctx, p.name, p.digest) },
+  },
+];
+
+export interface Route {
+  readonly kind: EndpointKind;
+  readonly params: RouteParams;
+  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+}
 
 export type RouteResult =
-  | { readonly ok: true; readonly endpoint: Endpoint }
+  | { readonly ok: true; readonly route: Route }
   | { readonly ok: false; readonly reason: 'not-found' }
   | { readonly ok: false; readonly reason: 'name-invalid'; readonly name: string };
 
-const PATTERNS: ReadonlyArray<[RegExp, (m: RegExpExecArray) => Endpoint]> = [
-  [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: 'tags', name: m[1]! })],
-  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: 'manifest', name: m[1]!, reference: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'upload-start', name: m[1]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1]!, id: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1]!, digest: m[2]! })],
-  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1]!, digest: m[2]! })],
-];
-
 export function route(pathname: string): RouteResult {
-  if (pathname === '/v2' || pathname === '/v2/') return { ok: true, endpoint: { kind: 'base' } };
-  if (pathname === '/v2/_catalog') return { ok: true, endpoint: { kind: 'catalog' } };
-  for (const [pattern, build] of PATTERNS) {
-    const match = pattern.exec(pathname);
+  for (const row of ROUTES) {
+    const match = row.pattern.exec(pathname);
     if (!match) continue;
-    const endpoint = build(match);
-    if ('name' in endpoint && !isValidRepositoryName(endpoint.name)) {
-      return { ok: false, reason: 'name-invalid', name: endpoint.name };
-    }
-    return { ok: true, endpoint };
+    const params: RouteParams = { ...match.groups };
+    if (params.name !== undefined && !isValidRepositoryName(params.name)) return { ok: false, reason: 'name-invalid', name: params.name };
+    return { ok: true, route: { kind: row.kind, params, methods: row.methods } };
   }
   return { ok: false, reason: 'not-found' };
 }
 
-/** The methods each endpoint answers; anything else is 405 UNSUPPORTED. */
-export const ALLOWED_METHODS: Record<Endpoint['kind'], readonly string[]> = {
-  base: ['GET', 'HEAD'],
-  catalog: ['GET', 'HEAD'],
-  tags: ['GET', 'HEAD'],
-  manifest: ['GET', 'HEAD', 'PUT', 'DELETE'],
-  blob: ['GET', 'HEAD', 'DELETE'],
-  'upload-start': ['POST'],
-  upload: ['GET', 'PATCH', 'PUT', 'DELETE'],
-  referrers: ['GET', 'HEAD'],
-};
+/** The methods a route answers, for the Allow header of a 405. */
+export function allowedMethods(route: Route): string[] {
+  return Object.keys(route.methods);
+}
+
+/** Runs the route's handler for `ctx.method`; undefined when the method is not allowed. */
+export function handlerFor(route: Route, method: string): ((ctx: RequestContext) => Promise<void> | void) | undefined {
+  const handler = Object.prototype.hasOwnProperty.call(route.methods, method) ? route.methods[method] : undefined;
+  if (!handler) return undefined;
+  const params = { name: '', reference: '', digest: '', id: '', ...route.params };
+  return (ctx) => handler(ctx, params);
+}

@@ -6,23 +6,18 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { SymlinkRefusedError } from '../storage/fs-root.js';
-import { readGcStatus } from '../storage/gc-status.js';
-import type { FilesystemStorage } from '../storage/filesystem-storage.js';
+import { StorageUnavailableError } from '../storage/driver/driver.js';
+import { SymlinkRefusedError } from '../storage/driver/fs-root.js';
+import type { RegistryStorage } from '../storage/types.js';
 import type { BasicAuthenticator } from './auth/basic-auth.js';
 import type { RegistrySettings, RequestContext } from './context.js';
 import { RegistryError } from './errors.js';
-import { handleBase } from './handlers/base.js';
-import { handleBlobDelete, handleBlobGet } from './handlers/blobs.js';
-import { handleCatalog, handleTags } from './handlers/listing.js';
-import { handleManifestDelete, handleManifestGet, handleManifestPut } from './handlers/manifests.js';
-import { handleReferrers } from './handlers/referrers.js';
-import { handleUploadDelete, handleUploadGet, handleUploadPatch, handleUploadPut, handleUploadStart } from './handlers/uploads.js';
 import { HealthCheck } from './health.js';
 import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
-import { ALLOWED_METHODS, route, type Endpoint } from './router.js';
+import { allowedMethods, handlerFor, route, type EndpointKind } from './router.js';
+import { UploadStateCodec } from './upload-state.js';
 import { listenOn } from '../util/listen.js';
 
 export interface TlsMaterial {
@@ -30,10 +25,13 @@ export interface TlsMaterial {
   readonly key: Buffer;
   /** When set, clients must present a certificate signed by this CA (mTLS). */
   readonly clientCa?: Buffer;
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface RegistryServerOptions {
-  readonly storage: FilesystemStorage;
+  readonly storage: RegistryStorage;
+  /** Signs upload state in Locations; replicas that share it can continue each other's uploads. */
+  readonly uploadSecret: Buffer;
   readonly logger: Logger;
   readonly authenticator?: BasicAuthenticator;
   readonly realm?: string;
@@ -48,35 +46,11 @@ export const DEFAULT_SETTINGS: RegistrySettings = {
   maxManifestBytes: 4 * 1024 * 1024,
   deleteEnabled: true,
   maxPageSize: 10_000,
+  readOnly: false,
+  headers: {},
 };
 
-async function dispatch(ctx: RequestContext, endpoint: Endpoint): Promise<void> {
-  const m = ctx.method;
-  switch (endpoint.kind) {
-    case 'base':
-      return handleBase(ctx);
-    case 'catalog':
-      return handleCatalog(ctx);
-    case 'tags':
-      return handleTags(ctx, endpoint.name);
-    case 'manifest':
-      if (m === 'PUT') return handleManifestPut(ctx, endpoint.name, endpoint.reference);
-      if (m === 'DELETE') return handleManifestDelete(ctx, endpoint.name, endpoint.reference);
-      return handleManifestGet(ctx, endpoint.name, endpoint.reference);
-    case 'blob':
-      if (m === 'DELETE') return handleBlobDelete(ctx, endpoint.name, endpoint.digest);
-      return handleBlobGet(ctx, endpoint.name, endpoint.digest);
-    case 'upload-start':
-      return handleUploadStart(ctx, endpoint.name);
-    case 'upload':
-      if (m === 'PATCH') return handleUploadPatch(ctx, endpoint.name, endpoint.id);
-      if (m === 'PUT') return handleUploadPut(ctx, endpoint.name, endpoint.id);
-      if (m === 'DELETE') return handleUploadDelete(ctx, endpoint.name, endpoint.id);
-      return handleUploadGet(ctx, endpoint.name, endpoint.id);
-    case 'referrers':
-      return handleReferrers(ctx, endpoint.name, endpoint.digest);
-  }
-}
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } {
   // Never normalise the path: `..` and `%2e` must reach the name check untouched.
@@ -85,7 +59,7 @@ function splitUrl(url: string): { path: string; query: URLSearchParams } {
 }
 
 /** Requests that carry blob bytes, counted against the per-client upload limit. */
-function isUpload(kind: Endpoint['kind'], method: string, req: IncomingMessage): boolean {
+function isUpload(kind: EndpointKind, method: string, req: IncomingMessage): boolean {
   return (kind === 'upload' || kind === 'upload-start') && method !== 'GET' && method !== 'DELETE' && hasBody(req);
 }
 
@@ -98,10 +72,12 @@ export class RegistryServer {
   private readonly socketBytes = new WeakMap<Socket, { read: number; written: number }>();
   private readonly uploads: UploadLimiter;
   private readonly authFailures: AuthFailureLimiter;
+  private readonly uploadStates: UploadStateCodec;
 
   constructor(private readonly options: RegistryServerOptions) {
     this.settings = { ...DEFAULT_SETTINGS, ...options.settings };
-    this.metrics = options.metrics ?? new RegistryMetrics(() => readGcStatus(options.storage.fs));
+    this.uploadStates = new UploadStateCodec(options.uploadSecret);
+    this.metrics = options.metrics ?? new RegistryMetrics(() => options.storage.gcStatus());
     this.health = new HealthCheck(options.storage);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.uploads = new UploadLimiter(limits.maxUploadsPerClient);
@@ -148,6 +124,7 @@ export class RegistryServer {
     let user: string | undefined;
     let endpointKind = 'other';
     let releaseUpload: (() => void) | undefined;
+    for (const [name, value] of Object.entries(this.settings.headers)) res.setHeader(name, value);
     res.setHeader(API_VERSION_HEADER, 'registry/2.0');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.once('close', () => {
@@ -165,30 +142,41 @@ export class RegistryServer {
         await this.health.respond(path, res);
         return;
       }
-      if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', 'not found', { path }, 404);
+      if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', undefined, { path });
       if (this.options.authenticator) user = await this.authenticate(req, remote, path);
       const routed = route(path);
       if (!routed.ok) {
-        if (routed.reason === 'name-invalid') throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: routed.name });
-        throw new RegistryError('NOT_FOUND', 'no such endpoint', { path }, 404);
+        if (routed.reason === 'name-invalid') throw new RegistryError('NAME_INVALID', undefined, { name: routed.name });
+        throw new RegistryError('NOT_FOUND', 'no such endpoint', { path });
       }
-      endpointKind = routed.endpoint.kind;
-      if (!ALLOWED_METHODS[routed.endpoint.kind].includes(method)) {
-        throw new RegistryError('UNSUPPORTED', `${method} is not supported here`, { method }, 405, {
-          Allow: ALLOWED_METHODS[routed.endpoint.kind].join(', '),
-        });
+      endpointKind = routed.route.kind;
+      const handler = handlerFor(routed.route, method);
+      if (!handler) {
+        throw new RegistryError('METHOD_UNSUPPORTED', `${method} is not supported here`, { method }, { Allow: allowedMethods(routed.route).join(', ') });
       }
-      if (isUpload(routed.endpoint.kind, method, req)) {
+      if (this.settings.readOnly && WRITE_METHODS.has(method)) throw new RegistryError('READ_ONLY');
+      if (isUpload(routed.route.kind, method, req)) {
         releaseUpload = this.uploads.acquire(remote);
         if (!releaseUpload) {
           this.metrics.throttled.inc({ reason: 'uploads' });
-          throw new RegistryError('TOOMANYREQUESTS', 'too many concurrent uploads from this client', null, 429, { 'Retry-After': '1' });
+          throw new RegistryError('TOO_MANY_UPLOADS', undefined, null, { 'Retry-After': '1' });
         }
         this.metrics.uploadsInFlight.inc();
         res.once('close', () => this.metrics.uploadsInFlight.dec());
       }
-      const ctx: RequestContext = { req, res, method, path, query, storage: this.options.storage, settings: this.settings, log, metrics: this.metrics };
-      await dispatch(ctx, routed.endpoint);
+      const ctx: RequestContext = {
+        req,
+        res,
+        method,
+        path,
+        query,
+        storage: this.options.storage,
+        uploadStates: this.uploadStates,
+        settings: this.settings,
+        log,
+        metrics: this.metrics,
+      };
+      await handler(ctx);
     } catch (error) {
       await this.fail(req, res, method, error);
     }
@@ -215,16 +203,14 @@ export class RegistryServer {
     if (result.ok) return result.user;
     if (result.reason === 'needs-verify') {
       this.metrics.throttled.inc({ reason: 'auth-failures' });
-      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins from this address; try again later', null, 429, {
-        'Retry-After': String(Math.ceil(blockedMs / 1000)),
-      });
+      throw new RegistryError('TOO_MANY_AUTH_FAILURES', undefined, null, { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
     }
     if (result.reason === 'rejected') {
       this.metrics.authFailures.inc();
       if (this.authFailures.recordFailure(remote)) log(this.options.logger, remote, path);
       else this.options.logger.warn({ remote, path }, 'authentication failed');
     }
-    throw new RegistryError('UNAUTHORIZED', undefined, null, 401, {
+    throw new RegistryError('UNAUTHORIZED', undefined, null, {
       'WWW-Authenticate': `Basic realm="${this.options.realm ?? 'Registry Realm'}"`,
     });
   }
@@ -235,7 +221,11 @@ export class RegistryServer {
     else if (error instanceof SymlinkRefusedError) {
       this.options.logger.error({ path: error.relativePath }, 'refused a symlink inside the data directory');
       this.metrics.storageErrors.inc({ code: 'ESYMLINK' });
-      registryError = new RegistryError('NOT_FOUND', 'not found', null, 404);
+      registryError = new RegistryError('NOT_FOUND');
+    } else if (error instanceof StorageUnavailableError) {
+      this.metrics.storageErrors.inc({ code: error.code });
+      this.options.logger.error({ err: error.message, method, path: splitUrl(req.url ?? '/').path }, 'storage unavailable');
+      registryError = new RegistryError('UNAVAILABLE', undefined, null, { 'Retry-After': '5' });
     } else {
       const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
       const full = code === 'ENOSPC' || code === 'EDQUOT';
@@ -244,7 +234,7 @@ export class RegistryServer {
         { err: error, code, method, path: splitUrl(req.url ?? '/').path },
         full ? 'storage is full: the write was refused and nothing was committed' : 'storage failure',
       );
-      registryError = new RegistryError('UNKNOWN', full ? 'storage is full' : 'internal storage error', null, full ? 507 : 500);
+      registryError = new RegistryError(full ? 'STORAGE_FULL' : 'UNKNOWN');
     }
     if (res.headersSent) {
       res.destroy();
@@ -288,6 +278,7 @@ function tlsOptions(material: TlsMaterial): Record<string, unknown> {
   return {
     cert: material.cert,
     key: material.key,
+    ...(material.minVersion ? { minVersion: material.minVersion } : {}),
     ...(material.clientCa ? { ca: material.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
   };
 }

@@ -1,15 +1,25 @@
-// Consistency check of a data directory: every blob's bytes against its digest, every
-// link against what it names, every tag against an existing manifest. With `repair`,
-// each problem is moved aside into docker/registry/v2/_berth/quarantine/<run>/ (never
-// deleted), so a registry serving the directory stops offering broken content.
+// Consistency check of a registry's storage (a data directory, a bucket): every blob's
+// bytes against its digest, every link against what it names, every tag against an
+// existing manifest. With `repair`, each problem is moved aside into
+// docker/registry/v2/_berth/quarantine/<run>/ (never deleted), so a registry serving the
+// storage stops offering broken content.
 import { createHash } from 'node:crypto';
 import { parseDigest, SUPPORTED_ALGORITHMS, type Digest } from '../oci/digest.js';
 import { manifestReferences, parseManifest } from '../oci/manifest.js';
 import { isNonDistributableLayer } from '../oci/media-types.js';
-import { readLink } from './blobs.js';
-import type { FsRoot } from './fs-root.js';
-import { BERTH_STATE_DIR } from './gc-status.js';
-import { BLOBS_ROOT, blobDataPath, layerLinkDirectory, repositoryPath, revisionLinkDirectory, revisionsDirectory, tagsDirectory, uploadsDirectory } from './layout.js';
+import { contentStream } from './content-stream.js';
+import type { StorageDriver } from './driver/driver.js';
+import {
+  BERTH_STATE_DIR,
+  BLOBS_ROOT,
+  blobDataPath,
+  layerLinkDirectory,
+  repositoryPath,
+  revisionLinkDirectory,
+  revisionsDirectory,
+  tagsDirectory,
+  uploadsDirectory,
+} from './layout.js';
 import { RepositoryCatalog } from './repository-catalog.js';
 
 export type ProblemKind =
@@ -46,13 +56,18 @@ export interface FsckReport {
 
 const HASH_CONCURRENCY = 4;
 
-export async function fsck(fs: FsRoot, options: { repair?: boolean } = {}): Promise<FsckReport> {
+async function readLink(driver: StorageDriver, path: string): Promise<Digest | undefined> {
+  const content = await driver.getContent(path);
+  return content ? parseDigest(content.toString('utf8').trim()) : undefined;
+}
+
+export async function fsck(fs: StorageDriver, options: { repair?: boolean } = {}): Promise<FsckReport> {
   const report: FsckReport = { blobs: 0, bytes: 0, repositories: 0, manifests: 0, tags: 0, layerLinks: 0, uploadSessions: 0, problems: [], quarantine: undefined };
   const quarantine = `${BERTH_STATE_DIR}/quarantine/${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const moveAside = async (problem: FsckProblem): Promise<void> => {
     report.problems.push(problem);
     if (!options.repair || problem.severity !== 'error') return;
-    await fs.rename(problem.path, `${quarantine}/${problem.path}`);
+    await fs.move(problem.path, `${quarantine}/${problem.path}`);
     problem.repaired = true;
     report.quarantine = quarantine;
   };
@@ -69,12 +84,12 @@ export async function fsck(fs: FsRoot, options: { repair?: boolean } = {}): Prom
 type MoveAside = (problem: FsckProblem) => Promise<void>;
 
 /** Hashes every blob; returns the digests whose bytes are intact. */
-async function checkBlobs(fs: FsRoot, report: FsckReport, moveAside: MoveAside): Promise<Set<string>> {
+async function checkBlobs(fs: StorageDriver, report: FsckReport, moveAside: MoveAside): Promise<Set<string>> {
   const good = new Set<string>();
   const candidates: Array<{ digest: Digest; dir: string }> = [];
   for (const algorithm of SUPPORTED_ALGORITHMS) {
-    for (const prefix of await fs.readdir(`${BLOBS_ROOT}/${algorithm}`)) {
-      for (const entry of await fs.readdir(`${BLOBS_ROOT}/${algorithm}/${prefix.name}`)) {
+    for (const prefix of await fs.list(`${BLOBS_ROOT}/${algorithm}`)) {
+      for (const entry of await fs.list(`${BLOBS_ROOT}/${algorithm}/${prefix.name}`)) {
         const dir = `${BLOBS_ROOT}/${algorithm}/${prefix.name}/${entry.name}`;
         const digest = parseDigest(`${algorithm}:${entry.name}`);
         if (!digest || !entry.name.startsWith(prefix.name)) {
@@ -89,14 +104,14 @@ async function checkBlobs(fs: FsRoot, report: FsckReport, moveAside: MoveAside):
   const worker = async (): Promise<void> => {
     while (next < candidates.length) {
       const { digest, dir } = candidates[next++]!;
-      const stream = await fs.createReadStream(blobDataPath(digest));
-      if (!stream) {
+      const source = await fs.open(blobDataPath(digest));
+      if (!source) {
         await moveAside({ kind: 'blob-without-data', path: dir, detail: `${digest.value} has no data file`, severity: 'error' });
         continue;
       }
       const hash = createHash(digest.algorithm);
       let size = 0;
-      for await (const chunk of stream) {
+      for await (const chunk of contentStream(source)) {
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
       }
@@ -111,10 +126,10 @@ async function checkBlobs(fs: FsRoot, report: FsckReport, moveAside: MoveAside):
   return good;
 }
 
-async function checkRepository(fs: FsRoot, repository: string, goodBlobs: Set<string>, report: FsckReport, moveAside: MoveAside): Promise<void> {
+async function checkRepository(fs: StorageDriver, repository: string, goodBlobs: Set<string>, report: FsckReport, moveAside: MoveAside): Promise<void> {
   // Layer links: each must name an intact blob.
   for (const algorithm of SUPPORTED_ALGORITHMS) {
-    for (const entry of await fs.readdir(`${repositoryPath(repository)}/_layers/${algorithm}`)) {
+    for (const entry of await fs.list(`${repositoryPath(repository)}/_layers/${algorithm}`)) {
       const claimed = parseDigest(`${algorithm}:${entry.name}`);
       const dir = `${repositoryPath(repository)}/_layers/${algorithm}/${entry.name}`;
       report.layerLinks += 1;
@@ -127,7 +142,7 @@ async function checkRepository(fs: FsRoot, repository: string, goodBlobs: Set<st
   // warnings (a sparse manifest may legitimately lack them).
   const manifests = new Set<string>();
   for (const algorithm of SUPPORTED_ALGORITHMS) {
-    for (const entry of await fs.readdir(`${revisionsDirectory(repository)}/${algorithm}`)) {
+    for (const entry of await fs.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
       const claimed = parseDigest(`${algorithm}:${entry.name}`);
       const dir = `${revisionsDirectory(repository)}/${algorithm}/${entry.name}`;
       const linked = claimed ? await readLink(fs, `${revisionLinkDirectory(repository, claimed)}/link`) : undefined;
@@ -140,7 +155,7 @@ async function checkRepository(fs: FsRoot, repository: string, goodBlobs: Set<st
         await moveAside({ kind: 'revision-dangling', path: dir, detail: `manifest ${linked.value} is missing or corrupt`, severity: 'error' });
         continue;
       }
-      const parsed = parseManifest((await fs.readFile(blobDataPath(linked)))!);
+      const parsed = parseManifest((await fs.getContent(blobDataPath(linked))) ?? Buffer.alloc(0));
       if (!parsed.ok) {
         await moveAside({ kind: 'manifest-invalid', path: dir, detail: parsed.reason, severity: 'error' });
         continue;
@@ -155,12 +170,12 @@ async function checkRepository(fs: FsRoot, repository: string, goodBlobs: Set<st
     }
   }
   // Tags: the current link must name a manifest that survived the checks above.
-  for (const entry of await fs.readdir(tagsDirectory(repository))) {
+  for (const entry of await fs.list(tagsDirectory(repository))) {
     report.tags += 1;
     const dir = `${tagsDirectory(repository)}/${entry.name}`;
     const target = await readLink(fs, `${dir}/current/link`);
     if (!target) await moveAside({ kind: 'tag-dangling', path: dir, detail: 'no current link', severity: 'error' });
     else if (!manifests.has(target.value)) await moveAside({ kind: 'tag-dangling', path: dir, detail: `points at ${target.value}, which this repository cannot serve`, severity: 'error' });
   }
-  report.uploadSessions += (await fs.readdir(uploadsDirectory(repository))).length;
+  report.uploadSessions += (await fs.list(uploadsDirectory(repository))).length;
 }

@@ -1,20 +1,14 @@
-// A small record of garbage collections in the data directory, so the registry that
+// A small record of garbage collections in the registry's storage, so the registry that
 // serves it can report GC runs in its metrics even though GC runs as its own process.
 // It lives under docker/registry/v2/_berth/, which registry:2 never looks at.
-import { V2_ROOT } from './layout.js';
-import type { FsRoot } from './fs-root.js';
+import type { StorageDriver } from './driver/driver.js';
+import { BERTH_STATE_DIR } from './layout.js';
+import type { GcStatus } from './types.js';
 
-export const BERTH_STATE_DIR = `${V2_ROOT}/_berth`;
 const STATUS_PATH = `${BERTH_STATE_DIR}/gc-status.json`;
 
-export interface GcStatus {
-  readonly runs: number;
-  readonly bytesFreed: number;
-  readonly lastRunEnd: string | undefined;
-}
-
-export async function readGcStatus(fs: FsRoot): Promise<GcStatus> {
-  const raw = await fs.readFile(STATUS_PATH).catch(() => undefined);
+export async function readGcStatus(driver: StorageDriver): Promise<GcStatus> {
+  const raw = await driver.getContent(STATUS_PATH).catch(() => undefined);
   if (!raw) return { runs: 0, bytesFreed: 0, lastRunEnd: undefined };
   try {
     const parsed = JSON.parse(raw.toString('utf8')) as Partial<GcStatus>;
@@ -29,8 +23,8 @@ export async function readGcStatus(fs: FsRoot): Promise<GcStatus> {
 }
 
 /** Adds one finished (not dry-run) collection to the record. */
-export async function recordGcRun(fs: FsRoot, bytesFreed: number, end = new Date()): Promise<void> {
-  const previous = await readGcStatus(fs);
+export async function recordGcRun(driver: StorageDriver, bytesFreed: number, end = new Date()): Promise<void> {
+  const previous = await readGcStatus(driver);
   const next: GcStatus = { runs: previous.runs + 1, bytesFreed: previous.bytesFreed + bytesFreed, lastRunEnd: end.toISOString() };
-  await fs.writeFileAtomic(STATUS_PATH, JSON.stringify(next));
+  await driver.putContent(STATUS_PATH, JSON.stringify(next));
 }

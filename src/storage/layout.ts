@@ -61,3 +61,6 @@ export function uploadDataPath(repository: string, id: string): string {
 export function uploadStartedAtPath(repository: string, id: string): string {
   return `${uploadDirectory(repository, id)}/startedat`;
 }
+
+/** Berth's own state beside distribution's layout (GC lock and status, staging): registry:2 never looks here. */
+export const BERTH_STATE_DIR = `${V2_ROOT}/_berth`;

@@ -1,6 +1,7 @@
-// Upload purging: sessions nobody finished (client gone, server killed) are removed
-// once they have been idle for `maxAgeMs`, as registry:2's uploadpurging does.
-import type { FsRoot } from './fs-root.js';
+// Upload purging: sessions nobody finished (client gone, server killed) are removed once
+// they have been idle for `maxAgeMs`, as registry:2's uploadpurging does, together with
+// the driver's own abandoned partial writes (staging files, orphaned multipart uploads).
+import type { StorageDriver } from './driver/driver.js';
 import { REPOSITORIES_ROOT } from './layout.js';
 
 export interface PurgeReport {
@@ -8,37 +9,38 @@ export interface PurgeReport {
   readonly bytes: number;
 }
 
-/** Every `_uploads/<entry>` under the repositories tree, as paths relative to the root. */
-async function uploadEntries(fs: FsRoot, relative = REPOSITORIES_ROOT, found: string[] = []): Promise<string[]> {
-  for (const entry of await fs.readdir(relative)) {
-    if (!entry.isDirectory()) continue;
-    const child = `${relative}/${entry.name}`;
-    if (entry.name === '_uploads') {
-      for (const upload of await fs.readdir(child)) if (upload.isDirectory()) found.push(`${child}/${upload.name}`);
-    } else if (!entry.name.startsWith('_')) {
-      await uploadEntries(fs, child, found);
-    }
-  }
-  return found;
-}
-
 /**
- * Removes upload directories idle for longer than `maxAgeMs`. `isBusy` protects
- * sessions this process is writing right now. Leftover staging directories (tag and
- * manifest staging use `_uploads` too) are removed by the same rule.
+ * Removes `_uploads/<entry>` directories idle for longer than `maxAgeMs`. `isBusy`
+ * protects sessions this process is writing right now. Leftovers of tag deletion (moved
+ * into `_uploads` before removal) go by the same rule.
  */
-export async function purgeStaleUploads(fs: FsRoot, maxAgeMs: number, isBusy: (path: string) => boolean, now = Date.now()): Promise<PurgeReport> {
+export async function purgeStaleUploads(
+  driver: StorageDriver,
+  maxAgeMs: number,
+  isBusy: (repository: string, id: string) => boolean,
+  now = Date.now(),
+): Promise<PurgeReport> {
   let removed = 0;
   let bytes = 0;
-  for (const path of await uploadEntries(fs)) {
-    if (isBusy(path)) continue;
-    const dir = await fs.stat(path);
-    const data = await fs.stat(`${path}/data`);
-    const lastActivity = Math.max(dir?.mtimeMs ?? 0, data?.mtimeMs ?? 0);
-    if (now - lastActivity <= maxAgeMs) continue;
-    bytes += data?.size ?? 0;
-    await fs.removeTree(path);
-    removed += 1;
+  for (const dir of await driver.findMarkedDirectories(REPOSITORIES_ROOT)) {
+    if (dir.markers !== undefined && !dir.markers.includes('_uploads')) continue;
+    const uploads = `${REPOSITORIES_ROOT}/${dir.path}/_uploads`;
+    for (const entry of await driver.list(uploads)) {
+      if (!entry.isDirectory || isBusy(dir.path, entry.name)) continue;
+      let lastActivity = 0;
+      let size = 0;
+      for await (const file of driver.walk(`${uploads}/${entry.name}`)) {
+        lastActivity = Math.max(lastActivity, file.modifiedMs);
+        size += file.size;
+      }
+      if (now - lastActivity <= maxAgeMs) continue;
+      // The session's writer may hold more than files (a multipart upload on S3).
+      await (await driver.resume(`${uploads}/${entry.name}/data`))?.cancel();
+      await driver.delete(`${uploads}/${entry.name}`);
+      removed += 1;
+      bytes += size;
+    }
   }
-  return { removed, bytes };
+  const abandoned = await driver.purgeAbandonedWrites(maxAgeMs);
+  return { removed: removed + abandoned.removed, bytes };
 }

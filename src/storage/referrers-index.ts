@@ -1,12 +1,12 @@
 // The referrers API over distribution's layout, which has no referrers index of its
-// own: a repository's revisions are scanned once and cached per revisions-directory
-// mtime; manifests are content-addressed, so what each one refers to is cached forever.
+// own: a repository's revisions are listed (through the listing cache) and each
+// manifest's subject is looked up; manifests are content-addressed, so what each one
+// refers to is cached forever.
 import { LRUCache } from 'lru-cache';
 import { SUPPORTED_ALGORITHMS, parseDigest, type Digest } from '../oci/digest.js';
 import { effectiveArtifactType, type Descriptor } from '../oci/manifest.js';
-import type { FsRoot } from './fs-root.js';
 import { revisionsDirectory } from './layout.js';
-import { MtimeCache } from './mtime-cache.js';
+import type { ListingCache } from './listing-cache.js';
 import type { StoredManifest } from './types.js';
 
 interface ReferrerFacts {
@@ -29,10 +29,9 @@ export function referrerDescriptor(stored: StoredManifest): Descriptor {
 
 export class ReferrersIndex {
   private readonly facts = new LRUCache<string, ReferrerFacts>({ max: 100_000 });
-  private readonly revisionLists = new MtimeCache<string[]>(1024);
 
   constructor(
-    private readonly fs: FsRoot,
+    private readonly listings: ListingCache,
     private readonly load: ManifestLoader,
   ) {}
 
@@ -58,17 +57,8 @@ export class ReferrersIndex {
   private async revisions(repository: string): Promise<Digest[]> {
     const digests: Digest[] = [];
     for (const algorithm of SUPPORTED_ALGORITHMS) {
-      const dir = `${revisionsDirectory(repository)}/${algorithm}`;
-      const stats = await this.fs.stat(dir);
-      if (!stats) continue;
-      const key = `${repository}\u0000${algorithm}`;
-      let hexes = this.revisionLists.get(key, stats);
-      if (!hexes) {
-        hexes = (await this.fs.readdir(dir)).filter((e) => e.isDirectory()).map((e) => e.name);
-        this.revisionLists.set(key, stats, hexes);
-      }
-      for (const hex of hexes) {
-        const digest = parseDigest(`${algorithm}:${hex}`);
+      for (const entry of await this.listings.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
+        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
         if (digest) digests.push(digest);
       }
     }

@@ -1,52 +1,32 @@
-// The sorted list of repositories, kept in memory. Distribution walks the whole tree
-// on every catalog request; Berth walks it at most once per `maxAgeMs` and adds the
-// repositories it creates itself at once, so a paginated listing of 10,000
-// repositories costs one walk. Changes made by another process show within maxAgeMs.
-//
-// A walk is cheap: every directory's listing is remembered with its mtime, so a
-// re-walk costs one lstat per directory and re-reads only directories that changed
-// (a new repository, or a repository's first `_manifests`, changes its parent's
-// mtime). The calls are synchronous, in slices of a few milliseconds with the event
-// loop served in between: thousands of thread-pool round trips (and as many pending
-// promises) cost far more time and memory than the calls themselves.
-import type { Stats } from 'node:fs';
-import type { FsRoot } from './fs-root.js';
-import { REPOSITORIES_ROOT } from './layout.js';
+// The sorted list of repositories, kept in memory. Distribution walks the whole tree on
+// every catalog request; Berth asks the driver at most once per `maxAgeMs` (a cheap
+// re-walk on the filesystem, a few listings on S3: see findMarkedDirectories) and adds
+// the repositories it creates itself at once, so a client sees its own pushes at once
+// and a paginated listing of 10,000 repositories costs one walk. Changes made by
+// another process (or another replica) show within maxAgeMs.
 import { isValidRepositoryName } from '../oci/names.js';
 import { SingleFlight } from '../util/single-flight.js';
+import type { StorageDriver } from './driver/driver.js';
+import { REPOSITORIES_ROOT } from './layout.js';
 
-/** A directory's listing is re-read when its mtime is this recent (a same-tick change could hide). */
-const RACY_WINDOW_MS = 2000;
-/** Longest run of synchronous filesystem calls before the event loop gets a turn. */
-const SLICE_MS = 4;
-
-interface DirectoryListing {
-  readonly mtimeMs: number;
-  readonly trusted: boolean;
-  /** Subdirectories that may hold repositories (not `_`-prefixed). */
-  readonly children: readonly string[];
-  /** Holds `_manifests` or `_layers`. */
-  readonly isRepository: boolean;
-}
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A directory is a repository once it holds `_manifests` or `_layers` (not just `_uploads`). */
+const REPOSITORY_MARKERS = new Set(['_manifests', '_layers']);
 
 export class RepositoryCatalog {
   private sorted: string[] = [];
   private known = new Set<string>();
   private walkedAt = -Infinity;
   private readonly walks = new SingleFlight<void>();
-  private listings = new Map<string, DirectoryListing>();
   /** Repositories added while a walk runs: the walk may have passed their parent already. */
   private addedDuringWalk: Set<string> | undefined;
 
   constructor(
-    private readonly fs: FsRoot,
+    private readonly driver: StorageDriver,
     private readonly maxAgeMs = 1000,
   ) {}
 
   async list(): Promise<readonly string[]> {
-    if (Date.now() - this.walkedAt > this.maxAgeMs) await this.walks.run('walk', () => this.walk());
+    if (Date.now() - this.walkedAt >= this.maxAgeMs) await this.walks.run('walk', () => this.walk());
     return this.sorted;
   }
 
@@ -68,48 +48,18 @@ export class RepositoryCatalog {
     this.addedDuringWalk = new Set();
     try {
       const found: string[] = [];
-      const listings = new Map<string, DirectoryListing>();
-      // Depth-first with an explicit stack: bounded memory, no recursion depth limit.
-      const pending: string[] = [''];
-      let sliceStart = performance.now();
-      while (pending.length > 0) {
-        const relative = pending.pop()!;
-        const listing = this.listing(relative, startedAt);
-        if (!listing) continue;
-        listings.set(relative, listing);
-        if (listing.isRepository && relative !== '' && isValidRepositoryName(relative)) found.push(relative);
-        for (const child of listing.children) pending.push(relative === '' ? child : `${relative}/${child}`);
-        if (performance.now() - sliceStart >= SLICE_MS) {
-          await yieldToEventLoop();
-          sliceStart = performance.now();
-        }
+      for (const dir of await this.driver.findMarkedDirectories(REPOSITORIES_ROOT)) {
+        // S3 does not name the markers (one listing rolls them up): any `_` child counts.
+        const isRepository = dir.markers === undefined || dir.markers.some((marker) => REPOSITORY_MARKERS.has(marker));
+        if (isRepository && isValidRepositoryName(dir.path)) found.push(dir.path);
       }
       for (const repository of this.addedDuringWalk) found.push(repository);
       this.sorted = [...new Set(found)].sort(compareNames);
       this.known = new Set(this.sorted);
-      // Only directories seen in this walk are kept: deleted ones do not pile up.
-      this.listings = listings;
       this.walkedAt = startedAt;
     } finally {
       this.addedDuringWalk = undefined;
     }
-  }
-
-  /** The directory's listing, re-read only when its mtime moved; undefined when it is gone. */
-  private listing(relative: string, now: number): DirectoryListing | undefined {
-    const path = relative === '' ? REPOSITORIES_ROOT : `${REPOSITORIES_ROOT}/${relative}`;
-    const stats: Stats | undefined = this.fs.statSync(path);
-    if (!stats?.isDirectory()) return undefined;
-    const cached = this.listings.get(relative);
-    if (cached && cached.trusted && cached.mtimeMs === stats.mtimeMs) return cached;
-    const children: string[] = [];
-    let isRepository = false;
-    for (const entry of this.fs.readdirSync(path)) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name === '_manifests' || entry.name === '_layers') isRepository = true;
-      else if (!entry.name.startsWith('_')) children.push(entry.name);
-    }
-    return { mtimeMs: stats.mtimeMs, trusted: now - stats.mtimeMs > RACY_WINDOW_MS, children, isRepository };
   }
 }
 

@@ -5,6 +5,7 @@ import type { Digest } from '../oci/digest.js';
 import type { Descriptor, Manifest } from '../oci/manifest.js';
 import type { ManifestMediaType } from '../oci/media-types.js';
 import type { Readable } from 'node:stream';
+import type { ContentSource } from './driver/driver.js';
 
 export interface BlobInfo {
   readonly digest: string;
@@ -42,6 +43,8 @@ export interface ChunkOptions {
   readonly start?: number;
   /** Exact number of bytes the body must carry (from Content-Length), if known. */
   readonly length?: number;
+  /** The offset the session's signed state (the upload's Location) says it has reached. */
+  readonly expectedOffset?: number;
 }
 
 export type PutManifestResult =
@@ -66,21 +69,41 @@ export interface RepositoryPage {
   readonly more: boolean;
 }
 
+/** A blob's bytes for a GET: a file or a stream of the range, or a URL to send the client to. */
+export type BlobRead = ContentSource | { readonly kind: 'redirect'; readonly url: string };
+
+export interface GcStatus {
+  readonly runs: number;
+  readonly bytesFreed: number;
+  readonly lastRunEnd: string | undefined;
+}
+
+/**
+ * The registry's content, as the HTTP layer sees it: distribution's model of
+ * repositories that link blobs, manifests and tags, whatever driver keeps the bytes.
+ */
 export interface RegistryStorage {
+  /** Where the data lives, for logs (never a secret). */
+  readonly location: string;
   /** `touch`: also mark the blob as in use now (a pusher's existence check; see gc.ts). */
   statBlob(repository: string, digest: Digest, options?: { touch?: boolean }): Promise<BlobInfo | undefined>;
-  openBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<Readable | undefined>;
+  /** The blob's bytes for a client: a file, a stream of `range`, or a redirect. */
+  readBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<BlobRead | undefined>;
+  /** The blob as a plain stream (no redirect), for in-process readers. */
+  openBlob(repository: string, digest: Digest): Promise<Readable | undefined>;
   unlinkBlob(repository: string, digest: Digest): Promise<boolean>;
   /** Links an existing blob into `repository`; from `fromRepository` when given, else from anywhere. */
   mountBlob(repository: string, digest: Digest, fromRepository?: string): Promise<BlobInfo | undefined>;
 
   startUpload(repository: string): Promise<UploadStatus>;
-  uploadStatus(repository: string, id: string): Promise<UploadStatus | undefined>;
+  uploadStatus(repository: string, id: string, expectedOffset?: number): Promise<UploadStatus | undefined>;
   appendUpload(repository: string, id: string, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult>;
   finishUpload(repository: string, id: string, digest: Digest, body: AsyncIterable<Uint8Array> | undefined, options: ChunkOptions): Promise<FinishResult>;
   cancelUpload(repository: string, id: string): Promise<boolean>;
 
   getManifest(repository: string, reference: string): Promise<StoredManifest | undefined>;
+  /** The manifest with this digest, when the repository holds a revision of it. */
+  manifestByDigest(repository: string, digest: Digest): Promise<StoredManifest | undefined>;
   putManifest(request: PutManifestRequest): Promise<PutManifestResult>;
   /** Deletes a manifest revision and every tag that points at it. */
   deleteManifest(repository: string, digest: Digest): Promise<boolean>;
@@ -90,4 +113,9 @@ export interface RegistryStorage {
   listTags(repository: string): Promise<readonly string[] | undefined>;
   listRepositories(): Promise<readonly string[]>;
   referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]>;
+
+  /** Throws when the storage cannot serve (StorageUnavailableError: cannot be reached). */
+  checkHealth(): Promise<void>;
+  /** What `registry gc` runs recorded (GC runs as its own process). */
+  gcStatus(): Promise<GcStatus>;
 }

@@ -1,33 +1,39 @@
-// Upload sessions in distribution's `_uploads/<uuid>/{data,startedat}` layout. Bytes are
-// hashed as they are written, so finishing a session needs no second read of the data.
-// After a restart (or a session begun by registry:2) the hash is rebuilt from disk once.
+// Upload sessions in distribution's `_uploads/<uuid>/{data,startedat}` layout, over a
+// driver's writer (a file on disk, a multipart upload on S3). Bytes are hashed as they
+// are stored, so finishing a session needs no second read of the data in the common
+// case. A session continued by another process (a restarted registry, another replica,
+// a session begun by registry:2) has no hash in memory here: it is hashed once, from
+// the stored bytes, when it is finished.
 import type { Hash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { createDigester, digestFromHash, type Digest } from '../oci/digest.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { FsRoot } from './fs-root.js';
+import { contentStream } from './content-stream.js';
+import type { FileWriter, StorageDriver } from './driver/driver.js';
 import { uploadDataPath, uploadDirectory, uploadStartedAtPath } from './layout.js';
 import type { AppendResult, ChunkOptions, UploadFailure, UploadStatus } from './types.js';
 
 const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Writes are batched to about this size: fewer syscalls, one batch in flight. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
+/** In-memory hashes kept for sessions this process wrote last; beyond that, re-hash at commit. */
+const MAX_SESSIONS = 10_000;
+
 /**
- * A big upload starts the disk writing behind it (fdatasync) every this many bytes, so the
- * fsync that makes the blob durable at commit has only the tail left to flush instead of
- * the whole blob (on a 512 MiB push that final fsync was ~5% of the push).
+ * The client's idea of the session differs from what is stored: its chunk starts
+ * elsewhere, or its signed state names another offset (a stale Location, a request
+ * replayed after the session moved on). Appending would corrupt the blob.
  */
-const EARLY_SYNC_BYTES = 64 * 1024 * 1024;
+function isOutOfStep(options: ChunkOptions, stored: number): boolean {
+  return (options.start !== undefined && options.start !== stored) || (options.expectedOffset !== undefined && options.expectedOffset !== stored);
+}
 
 export function isValidUploadId(id: string): boolean {
   return UPLOAD_ID_PATTERN.test(id);
 }
 
 interface Session {
+  /** sha256 over bytes [0, offset) as stored. */
+  readonly hasher: Hash;
   offset: number;
-  /** sha256 over bytes [0, offset); undefined until rebuilt from disk. */
-  hasher: Hash | undefined;
 }
 
 export type VerifyResult =
@@ -39,7 +45,7 @@ export class UploadArea {
   private readonly sessions = new Map<string, Session>();
   private readonly locks = new KeyedMutex();
 
-  constructor(private readonly fs: FsRoot) {}
+  constructor(private readonly driver: StorageDriver) {}
 
   private key(repository: string, id: string): string {
     return `${repository}\u0000${id}`;
@@ -47,198 +53,116 @@ export class UploadArea {
 
   async start(repository: string): Promise<UploadStatus> {
     const id = randomUUID();
-    await this.fs.mkdirp(uploadDirectory(repository, id));
-    await this.fs.writeFileAtomic(uploadStartedAtPath(repository, id), new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
-    const handle = await this.fs.openForWrite(uploadDataPath(repository, id), true);
-    await handle.close();
-    this.sessions.set(this.key(repository, id), { offset: 0, hasher: createDigester('sha256') });
+    await this.driver.putContent(uploadStartedAtPath(repository, id), new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    await this.driver.create(uploadDataPath(repository, id));
+    this.remember(repository, id, { hasher: createDigester('sha256'), offset: 0 });
     return { id, offset: 0 };
   }
 
-  /** Serialises all work on one session. */
+  /** Serialises all work on one session within this process. */
   withSession<T>(repository: string, id: string, work: () => Promise<T>): Promise<T> {
     return this.locks.run(this.key(repository, id), work);
-  }
-
-  /** Loads the session, from memory or from disk; undefined when it does not exist. */
-  private async load(repository: string, id: string): Promise<Session | undefined> {
-    if (!isValidUploadId(id)) return undefined;
-    const key = this.key(repository, id);
-    const known = this.sessions.get(key);
-    const stats = await this.fs.stat(uploadDataPath(repository, id));
-    if (!stats) {
-      this.sessions.delete(key);
-      return undefined;
-    }
-    if (known && known.offset === stats.size) return known;
-    // Unknown to this process, or the file changed under us: trust the disk.
-    const session: Session = { offset: stats.size, hasher: undefined };
-    this.sessions.set(key, session);
-    return session;
-  }
-
-  async status(repository: string, id: string): Promise<UploadStatus | undefined> {
-    const session = await this.load(repository, id);
-    return session ? { id, offset: session.offset } : undefined;
-  }
-
-  /** Appends a chunk. Call inside withSession. */
-  async append(repository: string, id: string, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult> {
-    const session = await this.load(repository, id);
-    if (!session) return { ok: false, reason: 'upload-unknown' };
-    if (options.start !== undefined && options.start !== session.offset) {
-      return { ok: false, reason: 'range-mismatch', offset: session.offset };
-    }
-    await this.ensureHasher(repository, id, session);
-    const before = session.offset;
-    const handle = await this.fs.openForWrite(uploadDataPath(repository, id), false);
-    let bodyFailed: boolean;
-    try {
-      bodyFailed = !(await writeBody(handle, session, body));
-    } catch (error) {
-      await handle.truncate(session.offset).catch(() => undefined);
-      throw error;
-    } finally {
-      await handle.close();
-    }
-    const received = session.offset - before;
-    if (bodyFailed) return { ok: false, reason: 'incomplete-body', offset: session.offset };
-    if (options.length !== undefined && received !== options.length) {
-      return { ok: false, reason: 'size-mismatch', expected: options.length, received };
-    }
-    return { ok: true, status: { id, offset: session.offset } };
-  }
-
-  /** Checks the received bytes against `digest` and makes them durable. Call inside withSession. */
-  async verify(repository: string, id: string, digest: Digest): Promise<VerifyResult> {
-    const session = await this.load(repository, id);
-    if (!session) return { ok: false, reason: 'upload-unknown' };
-    const dataPath = uploadDataPath(repository, id);
-    let actual: Digest;
-    if (digest.algorithm === 'sha256') {
-      await this.ensureHasher(repository, id, session);
-      actual = digestFromHash('sha256', session.hasher!.copy());
-    } else {
-      actual = digestFromHash(digest.algorithm, await this.hashFile(dataPath, digest.algorithm, session.offset));
-    }
-    if (actual.value !== digest.value) return { ok: false, reason: 'digest-mismatch', actual: actual.value };
-    const handle = await this.fs.openForWrite(dataPath, false);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return { ok: true, size: session.offset, dataPath };
-  }
-
-  /** Removes the session's directory (after commit or on cancel). */
-  async discard(repository: string, id: string): Promise<boolean> {
-    if (!isValidUploadId(id)) return false;
-    this.sessions.delete(this.key(repository, id));
-    const exists = await this.fs.stat(uploadDirectory(repository, id));
-    if (!exists) return false;
-    await this.fs.removeTree(uploadDirectory(repository, id));
-    return true;
-  }
-
-  private async ensureHasher(repository: string, id: string, session: Session): Promise<void> {
-    if (session.hasher) return;
-    session.hasher = await this.hashFile(uploadDataPath(repository, id), 'sha256', session.offset);
-  }
-
-  private async hashFile(relativePath: string, algorithm: Digest['algorithm'], length: number): Promise<Hash> {
-    const hasher = createDigester(algorithm);
-    if (length === 0) return hasher;
-    const stream = await this.fs.createReadStream(relativePath, { start: 0, end: length - 1 });
-    if (!stream) throw new Error(`upload data vanished: ${relativePath}`);
-    for await (const chunk of stream) hasher.update(chunk as Buffer);
-    return hasher;
   }
 
   /** True while a request is writing or finishing this session. */
   isBusy(repository: string, id: string): boolean {
     return this.locks.isBusy(this.key(repository, id));
   }
-}
 
-/**
- * Writes `body` at the session offset, advancing offset and hash only for bytes that
- * reached the file. Returns false when the body stream failed (client went away).
- */
-async function writeBody(handle: FileHandle, session: Session, body: AsyncIterable<Uint8Array>): Promise<boolean> {
-  let batch: Uint8Array[] = [];
-  let batchBytes = 0;
-  let inFlight: Promise<void> = Promise.resolve();
-  let unsynced = 0;
-  // One early sync at a time. Its error is not swallowed: after a failed writeback the
-  // kernel may report the error to this descriptor only, never to the commit's fsync.
-  let syncing: Promise<void> | undefined;
-  let syncError: unknown;
-  const flush = (buffers: Uint8Array[], bytes: number): Promise<void> =>
-    inFlight.then(async () => {
-      const position = session.offset;
-      let written = 0;
-      while (written < bytes) {
-        const { bytesWritten } = await handle.writev(skipBytes(buffers, written), position + written);
-        if (bytesWritten === 0) throw new Error('write made no progress');
-        written += bytesWritten;
-      }
-      for (const buffer of buffers) session.hasher!.update(buffer);
-      session.offset += bytes;
-      unsynced += bytes;
-      if (unsynced >= EARLY_SYNC_BYTES && syncing === undefined) {
-        unsynced = 0;
-        syncing = handle.datasync().then(
-          () => {
-            syncing = undefined;
-          },
-          (error: unknown) => {
-            syncError ??= error;
-            syncing = undefined;
-          },
-        );
-      }
-    });
-  const settle = async (): Promise<void> => {
-    await inFlight;
-    if (syncing) await syncing;
-    if (syncError !== undefined) throw syncError;
-  };
-  try {
-    for await (const chunk of body) {
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= WRITE_BATCH_BYTES) {
-        await inFlight; // at most one batch in flight: bounded memory, overlap of read and write
-        inFlight = flush(batch, batchBytes);
-        // A failed write (ENOSPC) is seen at the next await of inFlight; until then the
-        // body may keep the loop waiting, and an unobserved rejection would kill the process.
-        inFlight.catch(() => undefined);
-        batch = [];
-        batchBytes = 0;
-      }
-    }
-  } catch {
-    await settle();
-    return false;
+  private async writer(repository: string, id: string, expectedOffset: number | undefined): Promise<FileWriter | undefined> {
+    if (!isValidUploadId(id)) return undefined;
+    return this.driver.resume(uploadDataPath(repository, id), expectedOffset !== undefined ? { expectedSize: expectedOffset } : {});
   }
-  await inFlight;
-  if (batchBytes > 0) await flush(batch, batchBytes);
-  await settle();
-  return true;
-}
 
-function skipBytes(buffers: Uint8Array[], skip: number): Uint8Array[] {
-  if (skip === 0) return buffers;
-  const out: Uint8Array[] = [];
-  let remaining = skip;
-  for (const buffer of buffers) {
-    if (remaining >= buffer.length) {
-      remaining -= buffer.length;
-      continue;
-    }
-    out.push(remaining > 0 ? buffer.subarray(remaining) : buffer);
-    remaining = 0;
+  async status(repository: string, id: string, expectedOffset?: number): Promise<UploadStatus | undefined> {
+    const writer = await this.writer(repository, id, expectedOffset);
+    return writer ? { id, offset: writer.size } : undefined;
   }
-  return out;
+
+  /** Appends a chunk. Call inside withSession. */
+  async append(repository: string, id: string, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult> {
+    const writer = await this.writer(repository, id, options.expectedOffset);
+    if (!writer) return { ok: false, reason: 'upload-unknown' };
+    return this.appendTo(repository, id, writer, body, options);
+  }
+
+  private async appendTo(repository: string, id: string, writer: FileWriter, body: AsyncIterable<Uint8Array>, options: ChunkOptions): Promise<AppendResult> {
+    const before = writer.size;
+    if (isOutOfStep(options, before)) return { ok: false, reason: 'range-mismatch', offset: before };
+    const key = this.key(repository, id);
+    const known = this.sessions.get(key);
+    // A hash is only continued when it covers exactly the bytes stored so far.
+    const session = known && known.offset === before ? known : undefined;
+    this.sessions.delete(key);
+    // On a failed append the session stays forgotten: what was stored is unknown, and
+    // the hash is rebuilt from the stored bytes at commit.
+    const outcome = await writer.append(body, (chunk) => session?.hasher.update(chunk));
+    if (session) this.remember(repository, id, { hasher: session.hasher, offset: outcome.size });
+    const received = outcome.size - before;
+    if (outcome.bodyFailed) return { ok: false, reason: 'incomplete-body', offset: outcome.size };
+    if (options.length !== undefined && received !== options.length) {
+      return { ok: false, reason: 'size-mismatch', expected: options.length, received };
+    }
+    return { ok: true, status: { id, offset: outcome.size } };
+  }
+
+  /**
+   * Appends the last chunk (if any), makes the bytes durable and checks them against
+   * `digest`. Call inside withSession. Nothing is visible to readers yet: the caller
+   * moves the verified bytes into the blob store.
+   */
+  async finish(repository: string, id: string, digest: Digest, body: AsyncIterable<Uint8Array> | undefined, options: ChunkOptions): Promise<VerifyResult> {
+    const writer = await this.writer(repository, id, options.expectedOffset);
+    if (!writer) return { ok: false, reason: 'upload-unknown' };
+    if (body) {
+      const appended = await this.appendTo(repository, id, writer, body, options);
+      if (!appended.ok) return appended;
+    } else if (isOutOfStep(options, writer.size)) {
+      return { ok: false, reason: 'range-mismatch', offset: writer.size };
+    }
+    await writer.commit();
+    const dataPath = uploadDataPath(repository, id);
+    const session = this.sessions.get(this.key(repository, id));
+    let actual: Digest;
+    if (digest.algorithm === 'sha256' && session && session.offset === writer.size) {
+      actual = digestFromHash('sha256', session.hasher.copy());
+    } else {
+      actual = await this.hashStored(dataPath, digest.algorithm);
+    }
+    if (actual.value !== digest.value) return { ok: false, reason: 'digest-mismatch', actual: actual.value };
+    return { ok: true, size: writer.size, dataPath };
+  }
+
+  /** Removes the session: its writer (a multipart upload) and its directory. */
+  async discard(repository: string, id: string): Promise<boolean> {
+    if (!isValidUploadId(id)) return false;
+    this.sessions.delete(this.key(repository, id));
+    const writer = await this.driver.resume(uploadDataPath(repository, id));
+    const startedAt = await this.driver.stat(uploadStartedAtPath(repository, id));
+    if (!writer && !startedAt) return false;
+    await writer?.cancel();
+    await this.driver.delete(uploadDirectory(repository, id));
+    return true;
+  }
+
+  /** Forgets the in-memory state of a session that was committed. */
+  forget(repository: string, id: string): void {
+    this.sessions.delete(this.key(repository, id));
+  }
+
+  private remember(repository: string, id: string, session: Session): void {
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next().value;
+      if (oldest !== undefined) this.sessions.delete(oldest);
+    }
+    this.sessions.set(this.key(repository, id), session);
+  }
+
+  private async hashStored(path: string, algorithm: Digest['algorithm']): Promise<Digest> {
+    const hasher = createDigester(algorithm);
+    const source = await this.driver.open(path);
+    if (!source) throw new Error(`upload data vanished: ${path}`);
+    for await (const chunk of contentStream(source)) hasher.update(chunk as Buffer);
+    return digestFromHash(algorithm, hasher);
+  }
 }

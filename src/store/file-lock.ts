@@ -3,10 +3,10 @@
 // holder's PID and a random token, and a waiter that finds the PID gone breaks the
 // lock. Breaking renames the file aside first and checks the token, so a lock taken
 // by someone else in the meantime is put back instead of being deleted.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { encodeHolder, holderIsStale, newHolder, parseHolder, removeIfUnchanged, type LockHolder } from '../util/stale-lock.js';
 
 export class LockTimeoutError extends Error {
   constructor(
@@ -22,28 +22,7 @@ export interface LockOptions {
   readonly timeoutMs?: number;
 }
 
-interface Holder {
-  readonly pid: number;
-  readonly token: string;
-}
-
-function parseHolder(text: string): Holder | undefined {
-  const [pid, token] = text.trim().split(/\s+/);
-  const number = Number(pid);
-  return Number.isInteger(number) && number > 0 && token ? { pid: number, token } : undefined;
-}
-
-/** True when `pid` is a live process (EPERM: alive, but another user's). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readHolder(file: string): Promise<Holder | undefined | 'missing'> {
+async function readHolder(file: string): Promise<LockHolder | undefined | 'missing'> {
   try {
     return parseHolder(await readFile(file, 'utf8'));
   } catch (error) {
@@ -55,27 +34,14 @@ async function readHolder(file: string): Promise<Holder | undefined | 'missing'>
 /** A lock file still empty after this long was left by a holder that died while creating it. */
 const EMPTY_LOCK_GRACE_MS = 10_000;
 
-/** Removes the lock left by a dead holder; a live lock found meanwhile is put back. */
-async function breakStaleLock(file: string, stale: Holder | undefined): Promise<void> {
-  const aside = `${file}.stale-${randomBytes(6).toString('hex')}`;
-  try {
-    await rename(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  const moved = await readHolder(aside);
-  if (moved !== 'missing' && moved?.token !== stale?.token) {
-    // Someone took the lock between our read and the rename: restore it. link() fails
-    // if yet another process created a new lock meanwhile; that one then stands.
-    await link(aside, file).catch(() => undefined);
-  }
-  await rm(aside, { force: true });
+/** Removes the lock left by a dead holder; a live lock taken meanwhile stays. */
+async function breakStaleLock(file: string, stale: LockHolder | undefined): Promise<void> {
+  await removeIfUnchanged(file, (content) => parseHolder(content.toString('utf8'))?.token === stale?.token);
 }
 
 /** Takes the lock, waiting with backoff; returns the release function. */
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<() => Promise<void>> {
-  const token = randomBytes(12).toString('hex');
+  const mine = newHolder();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   let wait = 2;
   let lastHolder: number | undefined;
@@ -84,11 +50,11 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     try {
       const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       try {
-        await handle.writeFile(`${process.pid} ${token}\n`);
+        await handle.writeFile(encodeHolder(mine));
       } finally {
         await handle.close();
       }
-      return () => releaseLock(file, token);
+      return () => releaseLock(file, mine.token);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
@@ -96,7 +62,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     if (holder === 'missing') continue;
     if (holder !== undefined) {
       lastHolder = holder.pid;
-      if (!processAlive(holder.pid)) {
+      if (holderIsStale(holder)) {
         await breakStaleLock(file, holder);
         continue;
       }

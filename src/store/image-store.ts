@@ -13,7 +13,8 @@ import { appendFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/pr
 import path from 'node:path';
 import { BlobStore } from './blob-store.js';
 import { StoreError } from './errors.js';
-import { acquireLock, processAlive, withLock } from './file-lock.js';
+import { processAlive } from '../util/stale-lock.js';
+import { acquireLock, withLock } from './file-lock.js';
 import { collectTree } from './image-tree.js';
 import { readIndex, writeIndex, type IndexEntry } from './index-file.js';
 import { INGEST_DIR, LEASES_DIR, LOCK_FILE, OCI_LAYOUT_FILE } from './layout.js';

@@ -17,7 +17,8 @@ import { gzipSync } from 'node:zlib';
 import { RegistryRequestError } from '../../src/client/errors.js';
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { digestOf } from '../../src/oci/digest.js';
-import { FsRoot } from '../../src/storage/fs-root.js';
+import type { StorageDriver } from '../../src/storage/driver/driver.js';
+import { openDriver } from '../../src/storage/open.js';
 import { collectGarbage, GcBusyError, type GcReport } from '../../src/storage/gc.js';
 import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
 import { cliSandbox, oneErrorLine, writeLogins, type CliSandbox } from '../support/cli-sandbox.js';
@@ -109,10 +110,10 @@ async function pullCompletely(client: RegistryClient, repository: string, refere
   return blobs;
 }
 
-async function isolated(): Promise<{ registry: TestRegistry; client: RegistryClient; root: string; fs: FsRoot }> {
+async function isolated(): Promise<{ registry: TestRegistry; client: RegistryClient; root: string; fs: StorageDriver }> {
   const registry = await startBerth();
   const root = await realpath(registry.dataDir);
-  return { registry, client: clientFor(registry), root, fs: new FsRoot(root) };
+  return { registry, client: clientFor(registry), root, fs: openDriver({ kind: 'filesystem', root }) };
 }
 
 function deletedDigests(report: GcReport): string[] {
@@ -242,7 +243,7 @@ test('--delete-untagged: an index pushed during the GC keeps its untagged child,
 
 test('an upload finished long after its last byte lands fresh, so the GC keeps it for its manifest', async () => {
   const { registry, root, fs } = await isolated();
-  const storage = (registry as TestRegistry & { running: { storage: import('../../src/storage/filesystem-storage.js').FilesystemStorage } }).running.storage;
+  const storage = (registry as TestRegistry & { running: { storage: import('../../src/storage/types.js').RegistryStorage } }).running.storage;
   const data = seededBytes('slow-upload', 30_000);
   const session = await storage.startUpload('slow/app');
   const appended = await storage.appendUpload('slow/app', session.id, Readable.from([data]), {});
@@ -278,11 +279,13 @@ test('two collections never overlap; a dead holder\'s lock is broken; crash left
   assert.match(oneErrorLine(busy), /another garbage collection holds .*gc\.lock \(pid \d+ on .*\(hint: wait for it to finish/);
   await rm(lock);
 
-  // A collection killed with a blob in its trash: the next one puts it back.
+  // A collection killed with a blob in its trash (the entry records where it came from):
+  // the next one puts it back.
   const hex = layer.digest.slice(7);
-  const trashed = path.join(root, 'docker/registry/v2/_berth/trash/123-dead/blobs/sha256', hex.slice(0, 2), hex);
-  await mkdir(path.dirname(trashed), { recursive: true });
-  await rename(path.dirname(blobFile(root, layer.digest)), trashed);
+  const entry = path.join(root, 'docker/registry/v2/_berth/trash/dead-collection');
+  await mkdir(entry, { recursive: true });
+  await writeFile(path.join(entry, 'origin'), `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}`);
+  await rename(path.dirname(blobFile(root, layer.digest)), path.join(entry, 'd'));
   await assert.rejects(pullCompletely(client, 'lock/app', 'v1'));
   const recovered = await collectGarbage(fs, { graceMs: 0 });
   assert.match(recovered.warnings.join('\n'), /put back 1 item/);

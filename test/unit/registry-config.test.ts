@@ -37,7 +37,9 @@ auth:
     htpasswd: '/etc/registry/registry_htpasswd',
     realm: 'Registry Realm',
     logLevel: 'info',
+    headers: { 'X-Content-Type-Options': 'nosniff' },
   });
+  assert.deepEqual(result.warnings, ['config key storage.cache (Berth keeps its own in-memory caches) has no effect in Berth']);
 });
 
 test('reads Berth keys and refuses unknown ones', () => {

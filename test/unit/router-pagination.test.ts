@@ -4,21 +4,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isValidRepositoryName } from '../../src/oci/names.js';
-import { route } from '../../src/registry/router.js';
+import { allowedMethods, handlerFor, route } from '../../src/registry/router.js';
 import { paginate } from '../../src/storage/repository-catalog.js';
+
+/** The route's kind and parameters, or the failure. */
+function routed(path: string): unknown {
+  const result = route(path);
+  return result.ok ? { kind: result.route.kind, ...result.route.params } : result;
+}
 
 test('routes every endpoint', () => {
   const digest = `sha256:${'a'.repeat(64)}`;
-  assert.deepEqual(route('/v2/'), { ok: true, endpoint: { kind: 'base' } });
-  assert.deepEqual(route('/v2/_catalog'), { ok: true, endpoint: { kind: 'catalog' } });
-  assert.deepEqual(route('/v2/a/b/tags/list'), { ok: true, endpoint: { kind: 'tags', name: 'a/b' } });
-  assert.deepEqual(route('/v2/a/manifests/v1'), { ok: true, endpoint: { kind: 'manifest', name: 'a', reference: 'v1' } });
-  assert.deepEqual(route(`/v2/a/blobs/${digest}`), { ok: true, endpoint: { kind: 'blob', name: 'a', digest } });
-  assert.deepEqual(route('/v2/a/blobs/uploads/'), { ok: true, endpoint: { kind: 'upload-start', name: 'a' } });
-  assert.deepEqual(route('/v2/a/blobs/uploads/x-y'), { ok: true, endpoint: { kind: 'upload', name: 'a', id: 'x-y' } });
-  assert.deepEqual(route(`/v2/a/referrers/${digest}`), { ok: true, endpoint: { kind: 'referrers', name: 'a', digest } });
-  assert.deepEqual(route('/v2/../etc/manifests/x'), { ok: false, reason: 'name-invalid', name: '..' + '/etc' });
-  assert.deepEqual(route('/v3/'), { ok: false, reason: 'not-found' });
+  assert.deepEqual(routed('/v2/'), { kind: 'base' });
+  assert.deepEqual(routed('/v2'), { kind: 'base' });
+  assert.deepEqual(routed('/v2/_catalog'), { kind: 'catalog' });
+  assert.deepEqual(routed('/v2/a/b/tags/list'), { kind: 'tags', name: 'a/b' });
+  assert.deepEqual(routed('/v2/a/manifests/v1'), { kind: 'manifest', name: 'a', reference: 'v1' });
+  assert.deepEqual(routed(`/v2/a/blobs/${digest}`), { kind: 'blob', name: 'a', digest });
+  assert.deepEqual(routed('/v2/a/blobs/uploads/'), { kind: 'upload-start', name: 'a' });
+  assert.deepEqual(routed('/v2/a/blobs/uploads/x-y'), { kind: 'upload', name: 'a', id: 'x-y' });
+  assert.deepEqual(routed(`/v2/a/referrers/${digest}`), { kind: 'referrers', name: 'a', digest });
+  assert.deepEqual(routed('/v2/../etc/manifests/x'), { ok: false, reason: 'name-invalid', name: '..' + '/etc' });
+  assert.deepEqual(routed('/v3/'), { ok: false, reason: 'not-found' });
+});
+
+test('one table answers both what runs and what is allowed', () => {
+  const manifest = route('/v2/a/manifests/v1');
+  assert.ok(manifest.ok);
+  assert.deepEqual(allowedMethods(manifest.route).sort(), ['DELETE', 'GET', 'HEAD', 'PUT']);
+  assert.ok(handlerFor(manifest.route, 'GET'));
+  assert.equal(handlerFor(manifest.route, 'POST'), undefined);
+  // Inherited object keys are not methods.
+  assert.equal(handlerFor(manifest.route, 'constructor'), undefined);
+  const upload = route('/v2/a/blobs/uploads/');
+  assert.ok(upload.ok);
+  assert.deepEqual(allowedMethods(upload.route), ['POST']);
 });
 
 test('property: a routed name is always a valid repository name', () => {
@@ -28,7 +48,7 @@ test('property: a routed name is always a valid repository name', () => {
       fc.constantFrom('/tags/list', '/manifests/x', '/blobs/uploads/', '/blobs/x', '/referrers/x'),
       (name, suffix) => {
         const result = route(`/v2/${name}${suffix}`);
-        if (result.ok && 'name' in result.endpoint) assert.ok(isValidRepositoryName(result.endpoint.name));
+        if (result.ok && result.route.params.name !== undefined) assert.ok(isValidRepositoryName(result.route.params.name));
       },
     ),
     { numRuns: 5000 },

@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FsRoot } from '../../src/storage/fs-root.js';
+import type { StorageDriver } from '../../src/storage/driver/driver.js';
+import { openDriver } from '../../src/storage/open.js';
 import { RepositoryCatalog } from '../../src/storage/repository-catalog.js';
 
 const REPOS = 'docker/registry/v2/repositories';
 
-async function withRoot(run: (root: string, fs: FsRoot) => Promise<void>): Promise<void> {
+async function withRoot(run: (root: string, fs: StorageDriver) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'berth-catalog-'));
   try {
-    await run(root, new FsRoot(root));
+    await run(root, openDriver({ kind: 'filesystem', root }));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-// FilesystemStorage on a real directory: concurrent uploads of one blob, concurrent
+// The registry storage on the filesystem driver, on a real directory: concurrent uploads of one blob, concurrent
 // pushes to one tag, symlinks planted in the data dir, and leftovers of a crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,19 +8,20 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf, parseDigest } from '../../src/oci/digest.js';
 import { MEDIA_TYPE } from '../../src/oci/media-types.js';
-import { FilesystemStorage } from '../../src/storage/filesystem-storage.js';
+import type { LayoutStorage } from '../../src/storage/layout-storage.js';
+import { openStorage } from '../../src/storage/open.js';
 import { blobDataPath } from '../../src/storage/layout.js';
 
-async function withStorage(run: (storage: FilesystemStorage, root: string) => Promise<void>): Promise<void> {
+async function withStorage(run: (storage: LayoutStorage, root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'berth-storage-'));
   try {
-    await run(new FilesystemStorage(root), root);
+    await run(openStorage({ kind: 'filesystem', root }), root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 }
 
-async function pushBlob(storage: FilesystemStorage, repository: string, data: Buffer): Promise<string> {
+async function pushBlob(storage: LayoutStorage, repository: string, data: Buffer): Promise<string> {
   const digest = digestOf(data);
   const session = await storage.startUpload(repository);
   // Several small chunks, so concurrent sessions interleave their writes.

@@ -52,8 +52,8 @@ test('a lock left by a dead process is broken; a live holder makes others time o
   const file = path.join(dir, 'lock');
   await writeFile(file, `${deadPid()} deadbeef\n`);
   const release = await acquireLock(file, { timeoutMs: 2000 });
-  const holder = (await readFile(file, 'utf8')).split(' ')[0];
-  assert.equal(holder, String(process.pid));
+  const holder = JSON.parse(await readFile(file, 'utf8')) as { pid: number };
+  assert.equal(holder.pid, process.pid);
   await assert.rejects(acquireLock(file, { timeoutMs: 200 }), LockTimeoutError);
   await release();
 });

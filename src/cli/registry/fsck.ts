@@ -1,28 +1,27 @@
-// `berth registry fsck [--repair] --data-dir DIR`: verify a data directory.
-import { realpath } from 'node:fs/promises';
+// `berth registry fsck [--repair] (--data-dir DIR | --config FILE)`: verify a data
+// directory or a bucket.
 import type { Command } from 'commander';
-import { FsRoot } from '../../storage/fs-root.js';
 import { fsck } from '../../storage/fsck.js';
-import { CliError } from '../cli-error.js';
+import { openDriver } from '../../storage/open.js';
 import { renderJson } from '../output.js';
 import { defaultDataDir } from './serve.js';
+import { adminStorageLocation } from './storage-config.js';
 
 export function registerFsck(registry: Command): void {
   registry
     .command('fsck')
     .description('verify every blob digest, link and tag in a data directory; --repair moves problems aside')
-    .option('--data-dir <dir>', 'the directory that holds docker/registry/v2', defaultDataDir())
+    .option('--data-dir <dir>', `the directory that holds docker/registry/v2 (default ${defaultDataDir()})`)
+    .option('--config <file>', 'check the storage a registry config names (a data directory or an S3 bucket)')
     .option('--repair', 'move corrupt blobs and broken links into docker/registry/v2/_berth/quarantine/')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExamples:\n  berth registry fsck --data-dir /var/lib/registry\n  berth registry fsck --data-dir /var/lib/registry --repair')
-    .action(async (flags: { dataDir: string; repair?: boolean; json?: boolean }) => {
-      let root: string;
-      try {
-        root = await realpath(flags.dataDir);
-      } catch {
-        throw new CliError(`data directory ${flags.dataDir} does not exist`);
-      }
-      const report = await fsck(new FsRoot(root), { repair: flags.repair ?? false });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth registry fsck --data-dir /var/lib/registry\n  berth registry fsck --data-dir /var/lib/registry --repair\n  berth registry fsck --config /etc/berth/registry.yml   # an S3 bucket',
+    )
+    .action(async (flags: { dataDir?: string; config?: string; repair?: boolean; json?: boolean }) => {
+      const driver = openDriver(await adminStorageLocation(flags, defaultDataDir()));
+      const report = await fsck(driver, { repair: flags.repair ?? false });
       const errors = report.problems.filter((p) => p.severity === 'error');
       if (flags.json) {
         process.stdout.write(`${renderJson(report)}\n`);

@@ -1,16 +1,14 @@
 // `berth registry gc`: mark and sweep on a data directory, safe while a Berth registry
 // serves it (see storage/gc.ts for the protocol). A directory that registry:2 serves must
 // be collected offline: registry:2 does not touch the blobs its pushes rely on.
-import { readFile, realpath } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { readRegistryConfigDocument } from '../../registry/config.js';
-import { FsRoot } from '../../storage/fs-root.js';
+import { openDriver } from '../../storage/open.js';
 import { collectGarbage, DEFAULT_GC_GRACE_MS, GcBusyError, NotARegistryError, type GcReport } from '../../storage/gc.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { CliError } from '../cli-error.js';
 import { renderJson } from '../output.js';
 import { formatBytes } from './remote.js';
+import { adminStorageLocation } from './storage-config.js';
 
 interface GcFlags {
   readonly dataDir?: string;
@@ -20,22 +18,6 @@ interface GcFlags {
   readonly grace: string;
   readonly json?: boolean;
   readonly verbose?: boolean;
-}
-
-/** The data dir from --data-dir, or from a registry:2 / Berth config file. */
-async function dataDirOf(flags: GcFlags): Promise<string> {
-  if (flags.dataDir) return flags.dataDir;
-  if (!flags.config) throw new CliError('no data directory given', 'pass --data-dir DIR, or --config with the registry config.yml');
-  let document: unknown;
-  try {
-    document = parseYaml(await readFile(flags.config, 'utf8'));
-  } catch (error) {
-    throw new CliError(`cannot read config ${flags.config}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  const parsed = readRegistryConfigDocument(document);
-  if (!parsed.ok) throw new CliError(`config ${flags.config}: ${parsed.reason}`);
-  if (!parsed.values.dataDir) throw new CliError(`config ${flags.config} names no data directory`, 'registry:2 configs need storage.filesystem.rootdirectory');
-  return parsed.values.dataDir;
 }
 
 function summary(report: GcReport): string {
@@ -82,22 +64,16 @@ Examples:
     .action(async (flags: GcFlags) => {
       const graceMs = parseDuration(flags.grace);
       if (graceMs === undefined) throw new CliError(`invalid --grace ${JSON.stringify(flags.grace)}`, 'use a duration such as 30s, 10m or 1h');
-      const dir = await dataDirOf(flags);
-      let root: string;
-      try {
-        root = await realpath(dir);
-      } catch (error) {
-        throw new CliError(`cannot open data directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
+      const driver = openDriver(await adminStorageLocation(flags, undefined));
       let report: GcReport;
       try {
-        report = await collectGarbage(new FsRoot(root), {
+        report = await collectGarbage(driver, {
           graceMs,
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...(flags.deleteUntagged ? { deleteUntagged: true } : {}),
         });
       } catch (error) {
-        if (error instanceof GcBusyError) throw new CliError(error.message, 'wait for it to finish; if that process is gone, delete the lock file');
+        if (error instanceof GcBusyError) throw new CliError(error.message, 'wait for it to finish; a lock whose process is gone is broken by the next collection');
         if (error instanceof NotARegistryError) throw new CliError(error.message, 'point --data-dir at the directory that contains docker/');
         throw error;
       }

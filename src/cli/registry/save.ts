@@ -9,7 +9,8 @@ import { RegistryRepository } from '../../client/registry-repository.js';
 import type { RegistryClient } from '../../client/registry-client.js';
 import { StorageRepository } from '../../client/storage-repository.js';
 import { formatReference, parseReference, type ImageReference } from '../../oci/reference.js';
-import { FilesystemStorage } from '../../storage/filesystem-storage.js';
+import type { LayoutStorage } from '../../storage/layout-storage.js';
+import { openStorage } from '../../storage/open.js';
 import { CliError } from '../cli-error.js';
 import { resolvePlatform } from './platform-flag.js';
 import { openClient, parseCount, probeRegistry, type RemoteFlags } from './remote.js';
@@ -37,14 +38,14 @@ export function parseImageList(text: string): string[] {
  * byte is written (unknown image, registry down), DIR is not even created.
  */
 class LazyDirectory {
-  private storage: Promise<FilesystemStorage> | undefined;
+  private storage: Promise<LayoutStorage> | undefined;
 
   constructor(private readonly dir: string) {}
 
-  open(): Promise<FilesystemStorage> {
+  open(): Promise<LayoutStorage> {
     this.storage ??= (async () => {
       await mkdir(this.dir, { recursive: true });
-      return new FilesystemStorage(await realpath(this.dir));
+      return openStorage({ kind: 'filesystem', root: await realpath(this.dir) });
     })();
     return this.storage;
   }

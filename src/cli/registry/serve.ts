@@ -1,23 +1,26 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
-import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
-import { readFile } from 'node:fs/promises';
 import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
 import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
-import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, readRegistryConfigDocument, type LogLevel, type RegistryConfig } from '../../registry/config.js';
+import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
-import { FilesystemStorage } from '../../storage/filesystem-storage.js';
+import { StorageUnavailableError } from '../../storage/driver/driver.js';
+import { StorageConfigError } from '../../storage/driver/s3.js';
+import type { LayoutStorage } from '../../storage/layout-storage.js';
+import { openStorage } from '../../storage/open.js';
+import { sharedSecret } from '../../storage/shared-secret.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
+import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
 export const DEFAULT_USER = 'admin';
 export const DEFAULT_PASSWORD = 'passw0rd';
@@ -40,35 +43,24 @@ export function defaultDataDir(): string {
   return path.join(base, 'berth', 'registry');
 }
 
-async function loadConfig(flags: ServeFlags): Promise<RegistryConfig> {
+async function loadConfig(flags: ServeFlags): Promise<{ config: RegistryConfig; warnings: readonly string[] }> {
   let fromFile: Partial<RegistryConfig> = {};
-  if (flags.config) {
-    let text: string;
-    try {
-      text = await readFile(flags.config, 'utf8');
-    } catch (error) {
-      throw new CliError(`cannot read config ${flags.config}: ${(error as Error).message}`);
-    }
-    let document: unknown;
-    try {
-      document = parseYaml(text);
-    } catch (error) {
-      throw new CliError(`config ${flags.config} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
-    }
-    const result = readRegistryConfigDocument(document);
-    if (!result.ok) throw new CliError(`config ${flags.config}: ${result.reason}`);
-    fromFile = result.values;
+  let warnings: readonly string[] = [];
+  if (flags.config) ({ values: fromFile, warnings } = await readConfigFile(flags.config));
+  if (flags.dataDir !== undefined && fromFile.s3) {
+    throw new CliError(`--data-dir names a directory, but ${flags.config} keeps the data in S3 (storage.s3)`, 'drop one of them');
   }
   if (flags.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(flags.logLevel)) {
     throw new CliError(`unknown log level ${JSON.stringify(flags.logLevel)}`, `use one of ${LOG_LEVELS.join(', ')}`);
   }
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together');
-  const tls = flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey, clientCa: flags.tlsClientCa ?? fromFile.tls?.clientCa } : fromFile.tls;
+  const tls = flags.tlsCert && flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey, clientCa: flags.tlsClientCa ?? fromFile.tls?.clientCa, minVersion: fromFile.tls?.minVersion } : fromFile.tls;
   if (flags.tlsClientCa && !tls) throw new CliError('--tls-client-ca needs --tls-cert and --tls-key');
-  return {
+  const config: RegistryConfig = {
     ...REGISTRY_DEFAULTS,
     dataDir: defaultDataDir(),
     ...fromFile,
+    s3: fromFile.s3 ? withEnvironmentCredentials(fromFile.s3) : undefined,
     tls,
     ...(flags.metricsAddr !== undefined ? { metricsAddr: flags.metricsAddr } : {}),
     ...(flags.addr !== undefined ? { addr: flags.addr } : {}),
@@ -76,6 +68,7 @@ async function loadConfig(flags: ServeFlags): Promise<RegistryConfig> {
     ...(flags.htpasswd !== undefined ? { htpasswd: flags.htpasswd } : {}),
     ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel as LogLevel } : {}),
   };
+  return { config, warnings };
 }
 
 /** With no htpasswd configured, use (or create) `<data-dir>/htpasswd` for admin/passw0rd. */
@@ -96,7 +89,7 @@ async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<stri
 
 export interface RunningRegistry {
   readonly server: RegistryServer;
-  readonly storage: FilesystemStorage;
+  readonly storage: LayoutStorage;
   readonly address: { host: string; port: number };
   readonly metricsAddress: { host: string; port: number } | undefined;
   /** Re-reads the TLS certificate and key (SIGHUP). */
@@ -116,6 +109,7 @@ async function readTlsMaterial(tls: NonNullable<RegistryConfig['tls']>): Promise
     cert: await read(tls.cert, 'certificate'),
     key: await read(tls.key, 'key'),
     ...(tls.clientCa ? { clientCa: await read(tls.clientCa, 'client CA') } : {}),
+    ...(tls.minVersion ? { minVersion: tls.minVersion } : {}),
   };
 }
 
@@ -129,12 +123,21 @@ export interface StartOptions {
 export async function startRegistry({ config, log, auth }: StartOptions): Promise<RunningRegistry> {
   const listen = parseListenAddress(config.addr);
   if (!listen) throw new CliError(`invalid listen address ${JSON.stringify(config.addr)}`, 'use host:port, [v6]:port or :port');
-  await mkdir(config.dataDir, { recursive: true });
-  const root = await realpath(config.dataDir);
-  const storage = new FilesystemStorage(root, { allowSparseManifests: config.allowSparseManifests });
+  const location = await storageLocation(config, { create: true });
+  const storage = openStorage(location, { allowSparseManifests: config.allowSparseManifests, listingMaxAgeMs: config.listingMaxAgeMs });
+  try {
+    await storage.checkHealth();
+  } catch (error) {
+    if (error instanceof StorageConfigError || error instanceof StorageUnavailableError) throw new CliError(`storage ${storage.location}: ${error.message}`);
+    throw error;
+  }
+  const uploadSecret = config.httpSecret !== undefined ? Buffer.from(config.httpSecret) : await sharedSecret(storage.driver);
+  // The data directory (for S3: the local default one) holds the default htpasswd.
+  const localDir = location.kind === 'filesystem' ? location.root : config.dataDir;
   let authenticator: BasicAuthenticator | undefined;
   if (auth) {
-    const file = config.htpasswd ?? (await ensureDefaultHtpasswd(root, log));
+    if (!config.htpasswd) await mkdir(localDir, { recursive: true });
+    const file = config.htpasswd ?? (await ensureDefaultHtpasswd(localDir, log));
     const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
     try {
       await htpasswd.load();
@@ -150,10 +153,11 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
   const server = new RegistryServer({
     storage,
+    uploadSecret,
     logger: log,
     ...(authenticator ? { authenticator } : {}),
     realm: config.realm,
-    settings: { deleteEnabled: config.deleteEnabled },
+    settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
     timeouts: config.timeouts,
     ...(config.tls ? { tls: await readTlsMaterial(config.tls) } : {}),
@@ -174,9 +178,12 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
       log.error({ err: error }, 'upload purge failed');
     }
   };
-  void purge();
-  const purgeTimer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
-  purgeTimer.unref();
+  let purgeTimer: NodeJS.Timeout | undefined;
+  if (config.uploadPurgeEnabled) {
+    void purge();
+    purgeTimer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
+    purgeTimer.unref();
+  }
   return {
     server,
     storage,
@@ -250,11 +257,12 @@ Examples:
     )
     .action(async (flags: ServeFlags) => {
       stopYoungGenerationGrowth();
-      const config = await loadConfig(flags);
+      const { config, warnings } = await loadConfig(flags);
       const log = createLogger(config.logLevel, 'berth-registry');
+      for (const warning of warnings) log.warn(warning);
       const running = await startRegistry({ config, log, auth: true });
       if (!config.tls && !isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address: credentials and images cross the network unencrypted');
-      log.info({ addr: `${running.address.host}:${running.address.port}`, dataDir: config.dataDir }, 'registry listening');
+      log.info({ addr: `${running.address.host}:${running.address.port}`, storage: running.storage.location }, 'registry listening');
       stopOnSignals(running, log);
     });
 

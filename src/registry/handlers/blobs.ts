@@ -5,6 +5,7 @@ import { RegistryError } from '../errors.js';
 import { parseRangeHeader } from '../http-range.js';
 import { sendEmpty } from '../http-util.js';
 import { sendFileRange } from '../send-file.js';
+import { pipeline } from 'node:stream/promises';
 
 export function requireDigest(text: string | null | undefined): Digest {
   const digest = text ? parseDigest(text) : undefined;
@@ -20,7 +21,7 @@ export async function handleBlobGet(ctx: RequestContext, name: string, digestTex
   if (!info) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
   const range = parseRangeHeader(ctx.req.headers.range, info.size);
   if (range.kind === 'unsatisfiable') {
-    throw new RegistryError('RANGE_INVALID', 'requested range not satisfiable', { size: info.size }, 416, {
+    throw new RegistryError('RANGE_INVALID', undefined, { size: info.size }, {
       'Content-Range': `bytes */${info.size}`,
     });
   }
@@ -39,23 +40,29 @@ export async function handleBlobGet(ctx: RequestContext, name: string, digestTex
     ctx.res.end();
     return;
   }
-  // The link was just read: open the blob it names directly, not through the link again.
-  const handle = await ctx.storage.openBlobFile(requireDigest(info.digest));
-  if (!handle) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
+  const read = await ctx.storage.readBlob(name, requireDigest(info.digest), selected);
+  if (!read) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
+  if (read.kind === 'redirect') {
+    // The storage serves the bytes itself (a presigned S3 URL), as distribution's redirect does.
+    sendEmpty(ctx.res, 307, { Location: read.url, 'Docker-Content-Digest': info.digest });
+    return;
+  }
   try {
     ctx.res.writeHead(selected ? 206 : 200, headers);
-    await sendFileRange(handle, ctx.res, selected?.start ?? 0, selected?.end ?? info.size - 1);
+    if (read.kind === 'file') await sendFileRange(read.handle, ctx.res, read.start, read.start + read.size - 1);
+    else await pipeline(read.stream, ctx.res);
   } catch (error) {
-    // The client went away mid-transfer (or the file shrank): nothing to answer any more.
+    // The client went away mid-transfer (or the object shrank): nothing to answer any more.
     ctx.log.debug({ err: error, digest: digest.value }, 'blob transfer ended early');
     ctx.res.destroy();
   } finally {
-    await handle.close();
+    if (read.kind === 'file') await read.handle.close();
+    else read.stream.destroy();
   }
 }
 
 export async function handleBlobDelete(ctx: RequestContext, name: string, digestText: string): Promise<void> {
-  if (!ctx.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+  if (!ctx.settings.deleteEnabled) throw new RegistryError('DELETE_DISABLED');
   const digest = requireDigest(digestText);
   if (!(await ctx.storage.unlinkBlob(name, digest))) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
   ctx.log.info({ repository: name, digest: digest.value }, 'blob deleted');

@@ -85,7 +85,7 @@ export async function handleManifestPut(ctx: RequestContext, name: string, refer
 }
 
 export async function handleManifestDelete(ctx: RequestContext, name: string, reference: string): Promise<void> {
-  if (!ctx.settings.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+  if (!ctx.settings.deleteEnabled) throw new RegistryError('DELETE_DISABLED');
   if (looksLikeDigest(reference)) {
     const digest = parseDigest(reference);
     if (!digest) throw new RegistryError('DIGEST_INVALID', 'invalid digest', { digest: reference });

@@ -1,20 +1,35 @@
 // Blob uploads: POST (start, single-request upload, cross-repository mount), PATCH
 // (chunks), PUT (finish), GET (status) and DELETE (cancel) on /blobs/uploads/.
 import { isValidRepositoryName } from '../../oci/names.js';
-import type { UploadFailure, UploadStatus } from '../../storage/types.js';
+import type { ChunkOptions, UploadFailure, UploadStatus } from '../../storage/types.js';
 import type { RequestContext } from '../context.js';
 import { RegistryError } from '../errors.js';
 import { parseContentRange } from '../http-range.js';
 import { contentLength, hasBody, requestBody, sendEmpty, uploadRangeHeader } from '../http-util.js';
 import { requireDigest } from './blobs.js';
 
-function uploadLocation(name: string, id: string): string {
-  return `/v2/${name}/blobs/uploads/${id}`;
+/** The session's URL, with its signed state (any replica sharing the secret can continue it). */
+function uploadLocation(ctx: RequestContext, name: string, id: string, offset: number): string {
+  return `/v2/${name}/blobs/uploads/${id}?_state=${ctx.uploadStates.encode({ name, id, offset })}`;
+}
+
+/**
+ * The offset the client's `_state` says the session reached. Absent state is allowed
+ * (clients that build the URL themselves); a state that is forged, or names another
+ * session, is refused.
+ */
+function expectedOffset(ctx: RequestContext, name: string, id: string): number | undefined {
+  const token = ctx.query.get('_state');
+  if (token === null) return undefined;
+  const decoded = ctx.uploadStates.decode(token);
+  if (!decoded.ok) throw new RegistryError('BLOB_UPLOAD_INVALID', decoded.reason, { id });
+  if (decoded.state.name !== name || decoded.state.id !== id) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload state belongs to another session', { id });
+  return decoded.state.offset;
 }
 
 function sendUploadStatus(ctx: RequestContext, name: string, status: UploadStatus, code: 202 | 204): void {
   sendEmpty(ctx.res, code, {
-    Location: uploadLocation(name, status.id),
+    Location: uploadLocation(ctx, name, status.id, status.offset),
     Range: uploadRangeHeader(status.offset),
     'Docker-Upload-UUID': status.id,
   });
@@ -24,13 +39,13 @@ function sendBlobCreated(ctx: RequestContext, name: string, digest: string): voi
   sendEmpty(ctx.res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
 }
 
-function failure(name: string, id: string, result: UploadFailure | { ok: false; reason: 'digest-mismatch'; actual: string }): RegistryError {
+function failure(ctx: RequestContext, name: string, id: string, result: UploadFailure | { ok: false; reason: 'digest-mismatch'; actual: string }): RegistryError {
   switch (result.reason) {
     case 'upload-unknown':
       return new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
     case 'range-mismatch':
-      return new RegistryError('BLOB_UPLOAD_INVALID', `chunk does not start at the upload offset ${result.offset}`, { offset: result.offset }, 416, {
-        Location: uploadLocation(name, id),
+      return new RegistryError('UPLOAD_RANGE_INVALID', `chunk does not start at the upload offset ${result.offset}`, { offset: result.offset }, {
+        Location: uploadLocation(ctx, name, id, result.offset),
         Range: uploadRangeHeader(result.offset),
         'Docker-Upload-UUID': id,
       });
@@ -47,12 +62,13 @@ function failure(name: string, id: string, result: UploadFailure | { ok: false; 
 }
 
 /** Chunk options from Content-Range and Content-Length. */
-function chunkOptions(ctx: RequestContext): { start?: number; length?: number } {
+function chunkOptions(ctx: RequestContext, expected?: number): ChunkOptions {
   const range = parseContentRange(ctx.req.headers['content-range']);
-  if (range.kind === 'invalid') throw new RegistryError('BLOB_UPLOAD_INVALID', 'malformed Content-Range', undefined, 416);
+  if (range.kind === 'invalid') throw new RegistryError('UPLOAD_RANGE_INVALID', 'malformed Content-Range');
   const length = contentLength(ctx.req);
-  if (range.kind === 'none') return length === undefined ? {} : { length };
-  return { start: range.range.start, length: length ?? range.range.end - range.range.start + 1 };
+  const fromState = expected !== undefined ? { expectedOffset: expected } : {};
+  if (range.kind === 'none') return length === undefined ? fromState : { length, ...fromState };
+  return { start: range.range.start, length: length ?? range.range.end - range.range.start + 1, ...fromState };
 }
 
 export async function handleUploadStart(ctx: RequestContext, name: string): Promise<void> {
@@ -80,7 +96,7 @@ export async function handleUploadStart(ctx: RequestContext, name: string): Prom
     if (!result.ok) {
       await ctx.storage.cancelUpload(name, status.id);
       ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
-      throw failure(name, status.id, result);
+      throw failure(ctx, name, status.id, result);
     }
     ctx.metrics.uploadSessions.inc({ outcome: 'completed' });
     sendBlobCreated(ctx, name, result.blob.digest);
@@ -92,18 +108,19 @@ export async function handleUploadStart(ctx: RequestContext, name: string): Prom
 }
 
 export async function handleUploadPatch(ctx: RequestContext, name: string, id: string): Promise<void> {
-  const result = await ctx.storage.appendUpload(name, id, requestBody(ctx.req), chunkOptions(ctx));
-  if (!result.ok) throw failure(name, id, result);
+  const result = await ctx.storage.appendUpload(name, id, requestBody(ctx.req), chunkOptions(ctx, expectedOffset(ctx, name, id)));
+  if (!result.ok) throw failure(ctx, name, id, result);
   sendUploadStatus(ctx, name, result.status, 202);
 }
 
 export async function handleUploadPut(ctx: RequestContext, name: string, id: string): Promise<void> {
+  const expected = expectedOffset(ctx, name, id);
   const digest = requireDigest(ctx.query.get('digest'));
   const body = hasBody(ctx.req) ? requestBody(ctx.req) : undefined;
-  const result = await ctx.storage.finishUpload(name, id, digest, body, body ? chunkOptions(ctx) : {});
+  const result = await ctx.storage.finishUpload(name, id, digest, body, body ? chunkOptions(ctx, expected) : expected !== undefined ? { expectedOffset: expected } : {});
   if (!result.ok) {
     if (result.reason === 'digest-mismatch') ctx.metrics.uploadSessions.inc({ outcome: 'failed' });
-    throw failure(name, id, result);
+    throw failure(ctx, name, id, result);
   }
   ctx.metrics.uploadSessions.inc({ outcome: 'completed' });
   ctx.log.info({ repository: name, digest: result.blob.digest, size: result.blob.size }, 'blob pushed');
@@ -111,12 +128,13 @@ export async function handleUploadPut(ctx: RequestContext, name: string, id: str
 }
 
 export async function handleUploadGet(ctx: RequestContext, name: string, id: string): Promise<void> {
-  const status = await ctx.storage.uploadStatus(name, id);
+  const status = await ctx.storage.uploadStatus(name, id, expectedOffset(ctx, name, id));
   if (!status) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
   sendUploadStatus(ctx, name, status, 204);
 }
 
 export async function handleUploadDelete(ctx: RequestContext, name: string, id: string): Promise<void> {
+  expectedOffset(ctx, name, id);
   if (!(await ctx.storage.cancelUpload(name, id))) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', undefined, { id });
   ctx.metrics.uploadSessions.inc({ outcome: 'cancelled' });
   sendEmpty(ctx.res, 204);

@@ -5,7 +5,7 @@
 import { closeSync, constants, createReadStream, lstatSync, openSync, readdirSync, readSync, type Dirent, type ReadStream, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirectory, writeFileAtomic } from '../util/atomic-file.js';
+import { syncDirectory, writeFileAtomic } from '../../util/atomic-file.js';
 
 /** Raised when a path inside the data dir runs through a symlink. */
 export class SymlinkRefusedError extends Error {
