@@ -40,6 +40,30 @@ export interface RegistryServerOptions {
   readonly timeouts?: Partial<TimeoutSettings>;
   readonly tls?: TlsMaterial;
   readonly metrics?: RegistryMetrics;
+  /** Optional features with their own paths beside /v2 (zot's extensions: a UI, a token endpoint). */
+  readonly extensions?: readonly RegistryExtension[];
+}
+
+/** What an extension's handler gets: the request, outside the /v2 API's auth and routing. */
+export interface ExtensionRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly log: Logger;
+}
+
+/**
+ * An optional feature served beside the registry API, off unless configured. It claims
+ * its own paths (never /v2), authenticates its own requests, and answers them; a thrown
+ * RegistryError becomes an OCI error response as anywhere else.
+ */
+export interface RegistryExtension {
+  /** For metrics and logs (`endpoint` label). */
+  readonly name: string;
+  claims(path: string): boolean;
+  handle(request: ExtensionRequest): Promise<void>;
 }
 
 export const DEFAULT_SETTINGS: RegistrySettings = {
@@ -140,6 +164,12 @@ export class RegistryServer {
       if (path === '/livez' || path === '/readyz') {
         endpointKind = 'health';
         await this.health.respond(path, res);
+        return;
+      }
+      for (const extension of this.options.extensions ?? []) {
+        if (!extension.claims(path)) continue;
+        endpointKind = extension.name;
+        await extension.handle({ req, res, method, path, query, log });
         return;
       }
       if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', undefined, { path });
