@@ -93,13 +93,12 @@ export function containerdConfig(dir: string, socket: string, options: ConfigOpt
   return version === '2' ? configVersion3(dir, socket, options, tool('containerd-shim-runc-v2-v2')) : configVersion2(dir, socket, options);
 }
 
-function configVersion2(dir: string, socket: string, options: ConfigOptions): string {
-  const sandbox = options.sandboxImage !== undefined ? `  sandbox_image = ${tomlString(options.sandboxImage)}\n` : '';
-  return `version = 2
+/** What both formats share: where state and sockets go, plugins off, the stream server on 127.0.0.1. */
+function daemonSection(version: number, dir: string, socket: string, options: ConfigOptions, disabledPlugins: readonly string[]): string {
+  return `version = ${version}
 root = ${tomlString(path.join(dir, 'root'))}
 state = ${tomlString(path.join(dir, 'state'))}
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+disabled_plugins = [${disabledPlugins.map(tomlString).join(', ')}]
 [grpc]
   address = ${tomlString(socket)}
 [ttrpc]
@@ -110,7 +109,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
   stream_server_port = ${tomlString(String(options.streamPort))}
-${sandbox}  restrict_oom_score_adj = true
+`;
+}
+
+const SNAPSHOTTERS_OFF = ['btrfs', 'devmapper', 'zfs'].map((name) => `io.containerd.snapshotter.v1.${name}`);
+
+function configVersion2(dir: string, socket: string, options: ConfigOptions): string {
+  const sandbox = options.sandboxImage !== undefined ? `  sandbox_image = ${tomlString(options.sandboxImage)}\n` : '';
+  return `${daemonSection(2, dir, socket, options, ['io.containerd.snapshotter.v1.aufs', ...SNAPSHOTTERS_OFF])}${sandbox}  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = ${tomlString(options.snapshotter)}
     default_runtime_name = "runc"
@@ -128,23 +134,8 @@ ${sandbox}  restrict_oom_score_adj = true
 
 function configVersion3(dir: string, socket: string, options: ConfigOptions, shimBinary: string): string {
   const sandbox = options.sandboxImage !== undefined ? `  [plugins."io.containerd.cri.v1.images".pinned_images]\n    sandbox = ${tomlString(options.sandboxImage)}\n` : '';
-  return `version = 3
-root = ${tomlString(path.join(dir, 'root'))}
-state = ${tomlString(path.join(dir, 'state'))}
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs",
-  "io.containerd.nri.v1.nri"]
-[grpc]
-  address = ${tomlString(socket)}
-[ttrpc]
-  address = ${tomlString(`${socket}.ttrpc`)}
-[plugins."io.containerd.internal.v1.opt"]
-  path = ${tomlString(path.join(dir, 'opt'))}
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = ${tomlString(String(options.streamPort))}
-[plugins."io.containerd.cri.v1.images"]
+  const disabled = [...SNAPSHOTTERS_OFF, 'io.containerd.snapshotter.v1.blockfile', 'io.containerd.snapshotter.v1.erofs', 'io.containerd.nri.v1.nri'];
+  return `${daemonSection(3, dir, socket, options, disabled)}[plugins."io.containerd.cri.v1.images"]
   snapshotter = ${tomlString(options.snapshotter)}
 ${sandbox}  [plugins."io.containerd.cri.v1.images".registry]
     config_path = ${tomlString(options.hostsDir)}
