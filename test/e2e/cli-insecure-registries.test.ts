@@ -115,6 +115,9 @@ test('insecure in a registries.conf.d drop-in (a host entry covers host:port, as
   await cli.berth(['login', '-u', TEST_USER, '--password-stdin', hub], { input: TEST_PASSWORD });
   const [status] = JSON.parse((await cli.berth(['registry', 'status', '--json'])).stdout) as StatusRow[];
   assert.deepEqual([status?.URL, status?.Healthy, status?.InsecureFrom], [`http://${hub}`, 'ok', `${dropIn} (sealos.hub)`]);
+  // A malformed drop-in fails the command in one line naming it (not an empty table).
+  await writeIn(path.join(path.dirname(dropIn), '60-broken.conf'), '[[registry]]\ninsecure = true\n');
+  assert.match(oneErrorLine(await cli.berth(['registry', 'status'], { allowFailure: true })), /60-broken\.conf: registry #1 has neither prefix nor location/);
 });
 
 test('insecure-registries in a daemon.json ($BERTH_DOCKER_DAEMON_JSON): the same workflow needs no flag', async () => {

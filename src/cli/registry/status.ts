@@ -74,6 +74,10 @@ Examples:
         client.close();
       }
     });
+    // A row fails only before its ping (a malformed registries.conf, an unreadable CA
+    // file): that is the command's error, not a missing row.
+    const broken = results.find((result) => !result.ok);
+    if (broken && !broken.ok) throw broken.error;
     const rows = results.map((result) => (result.ok ? result.value : undefined)).filter((row): row is StatusRow => row !== undefined);
     if (flags.json) process.stdout.write(`${renderJson(rows)}\n`);
     else {
