@@ -6,6 +6,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startDaemon, waitFor, type Daemon } from './proc.js';
 import { freePort } from './servers.js';
 import { tool } from './tools.js';
+import { weedMiniArgs, weedPorts } from '../../test/support/weed-args.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
@@ -21,36 +22,15 @@ export interface Weed {
 export async function startWeed(work: string): Promise<Weed> {
   const dir = path.join(work, 'weed');
   await mkdir(path.join(dir, 'data'), { recursive: true });
-  const ports = new Set<number>();
-  while (ports.size < 10) ports.add(await freePort());
-  const [s3, s3Grpc, master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, admin, adminGrpc] = [...ports];
+  const ports = await weedPorts(freePort);
+  const s3 = ports[0];
   const accessKey = 'bench';
   const secretKey = 'bench-secret-key';
   const bucket = 'bench';
   const endpoint = `http://127.0.0.1:${s3}`;
   const daemon: Daemon = startDaemon(
     tool('weed'),
-    [
-      'mini',
-      `-dir=${path.join(dir, 'data')}`,
-      '-ip=127.0.0.1',
-      '-ip.bind=127.0.0.1',
-      `-s3.port=${s3}`,
-      `-s3.port.grpc=${s3Grpc}`,
-      `-master.port=${master}`,
-      `-master.port.grpc=${masterGrpc}`,
-      `-volume.port=${volume}`,
-      `-volume.port.grpc=${volumeGrpc}`,
-      `-filer.port=${filer}`,
-      `-filer.port.grpc=${filerGrpc}`,
-      `-admin.port=${admin}`,
-      `-admin.port.grpc=${adminGrpc}`,
-      '-admin.port.legacy=0',
-      '-s3.port.iceberg=0',
-      '-s3.port.lance=0',
-      '-webdav=false',
-      '-admin.ui=false',
-    ],
+    weedMiniArgs(path.join(dir, 'data'), ports),
     path.join(dir, 'weed.log'),
     { env: { ...process.env, AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey } },
   );

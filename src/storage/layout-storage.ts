@@ -324,21 +324,27 @@ export class LayoutStorage implements RegistryStorage {
   }
 
   /**
-   * The tags whose current link names `digest`. A tag that ever pointed at a manifest has
-   * an index entry for it (distribution writes one too), so one walk of the tags finds
-   * the few candidates, and only their current links are read: on S3 a walk is one
-   * listing per thousand keys, where reading every tag would be a request per tag.
+   * The tags whose current link names `digest`. Where reads are local (the filesystem),
+   * every tag's link is read, as distribution does. Where each read is a request (S3),
+   * one walk of the tags finds the few candidates instead: a tag that ever pointed at a
+   * manifest has an index entry for it (distribution writes one too), and only those
+   * candidates' current links are read.
    */
   private async tagsPointingAt(repository: string, digest: Digest): Promise<string[]> {
-    const root = tagsDirectory(repository);
-    const candidates = new Set<string>();
-    for await (const file of this.driver.walk(root)) {
-      const entry = /^([^/]+)\/index\/([a-z0-9]+)\/([0-9a-f]+)\/link$/.exec(file.path.slice(root.length + 1));
-      if (entry && `${entry[2]}:${entry[3]}` === digest.value) candidates.add(entry[1]!);
+    let candidates: string[];
+    if (this.driver.listsInBulk) {
+      const root = tagsDirectory(repository);
+      const found = new Set<string>();
+      for await (const file of this.driver.walk(root)) {
+        const entry = /^([^/]+)\/index\/([a-z0-9]+)\/([0-9a-f]+)\/link$/.exec(file.path.slice(root.length + 1));
+        if (entry && `${entry[2]}:${entry[3]}` === digest.value) found.add(entry[1]!);
+      }
+      candidates = [...found];
+    } else {
+      candidates = [...((await this.listTags(repository)) ?? [])];
     }
-    const tags = [...candidates];
-    const targets = await mapLimit(tags, 32, (tag) => this.resolveTag(repository, tag));
-    return tags.filter((_, i) => targets[i]?.value === digest.value);
+    const targets = await mapLimit(candidates, 32, (tag) => this.resolveTag(repository, tag));
+    return candidates.filter((_, i) => targets[i]?.value === digest.value);
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {

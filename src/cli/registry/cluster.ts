@@ -69,13 +69,19 @@ export interface WorkerLinks {
 }
 
 /** A worker's side of the links with the primary. */
-export function workerLinks(limits: LimitSettings, log: Logger): WorkerLinks {
+export function workerLinks(limits: LimitSettings): WorkerLinks {
   const authFailures = new SharedAuthFailures(new AuthFailureLimiter(limits));
-  // The primary is gone (killed): this worker must not keep serving the port alone.
-  process.once('disconnect', () => {
-    log.error('the primary process is gone: exiting');
-    log.flush(() => process.exit(1));
-  });
+  // The primary is gone (killed): this worker must not keep serving on its own, not even
+  // the connections it already holds. It exits at once (an asynchronous log write might
+  // never complete now), as if it had been killed with its primary.
+  const orphaned = (): void => {
+    process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), pid: process.pid, msg: 'the primary process is gone: exiting' })}\n`);
+    process.exit(1);
+  };
+  process.once('disconnect', orphaned);
+  // Writing to a primary that is gone fails with EPIPE: the same news.
+  cluster.worker?.on('error', orphaned);
+  process.on('error', orphaned);
   return {
     authFailures,
     onChange(change) {

@@ -272,7 +272,7 @@ async function startPrimary(config: RegistryConfig, log: Logger, workers: number
 
 /** A worker of `--workers N`: one whole registry, stopped by the primary's SIGTERM. */
 async function startWorker(config: RegistryConfig, log: Logger, workers: number): Promise<void> {
-  const links = workerLinks(config.limits, log);
+  const links = workerLinks(config.limits);
   const htpasswd = process.env['BERTH_WORKER_HTPASSWD'] ?? config.htpasswd;
   const running = await startRegistry({ config: { ...config, htpasswd, limits: workerShare(config.limits, workers) }, log, auth: true, worker: links });
   stopOnSignals(running, log, { worker: true });
