@@ -146,6 +146,43 @@ export async function runPrimary(options: PrimaryOptions): Promise<RunningPrimar
       }
     }
   });
+  let metricsServer: MetricsServer | undefined;
+  let stopPurge: () => void = () => undefined;
+  const shutdown = async (exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    health.shuttingDown = true;
+    stopPurge();
+    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+    const exited = Promise.all(workers.map((worker) => new Promise((resolve) => (worker.isDead() ? resolve(undefined) : worker.once('exit', resolve)))));
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      log.warn('workers did not stop in time: killing them');
+      for (const worker of workers) worker.process.kill('SIGKILL');
+    }, options.stopTimeoutMs);
+    await exited;
+    clearTimeout(timer);
+    await metricsServer?.close();
+    log.info('stopped');
+    log.flush(() => process.exit(exitCode));
+  };
+  // Signals are handled from the start: a SIGHUP or SIGTERM that arrives while the
+  // workers start must not meet Node's default action (exit) in the primary.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      log.flush(() => process.exit(1));
+      return;
+    }
+    log.info({ signal, workers: options.workers }, 'shutting down: draining the workers');
+    void shutdown(0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   let started = false;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping || !started) return;
@@ -189,7 +226,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<RunningPrimar
   }
   started = true;
 
-  let metricsServer: MetricsServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
   if (options.metricsListen) {
     const aggregator = new AggregatorRegistry();
@@ -197,40 +233,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<RunningPrimar
     metricsAddress = await metricsServer.listen(options.metricsListen.port, options.metricsListen.host);
     log.info({ addr: `${metricsAddress.host}:${metricsAddress.port}` }, 'metrics and health listening (all workers)');
   }
-  const stopPurge = options.startPurge();
+  stopPurge = options.startPurge();
 
-  const shutdown = async (exitCode: number): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    health.shuttingDown = true;
-    stopPurge();
-    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
-    const exited = Promise.all(workers.map((worker) => new Promise((resolve) => (worker.isDead() ? resolve(undefined) : worker.once('exit', resolve)))));
-    for (const worker of workers) worker.process.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      log.warn('workers did not stop in time: killing them');
-      for (const worker of workers) worker.process.kill('SIGKILL');
-    }, options.stopTimeoutMs);
-    await exited;
-    clearTimeout(timer);
-    await metricsServer?.close();
-    log.info('stopped');
-    log.flush(() => process.exit(exitCode));
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-      log.flush(() => process.exit(1));
-      return;
-    }
-    log.info({ signal, workers: options.workers }, 'shutting down: draining the workers');
-    void shutdown(0);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
-  });
   return { address, metricsAddress };
 }

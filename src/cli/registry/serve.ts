@@ -272,9 +272,14 @@ async function startPrimary(config: RegistryConfig, log: Logger, workers: number
 
 /** A worker of `--workers N`: one whole registry, stopped by the primary's SIGTERM. */
 async function startWorker(config: RegistryConfig, log: Logger, workers: number): Promise<void> {
+  // A SIGHUP forwarded while this worker starts must not end it (it reads the certificate
+  // as it starts anyway); stopOnSignals installs the reload once the server is up.
+  const ignoreHangup = (): void => undefined;
+  process.on('SIGHUP', ignoreHangup);
   const links = workerLinks(config.limits);
   const htpasswd = process.env['BERTH_WORKER_HTPASSWD'] ?? config.htpasswd;
   const running = await startRegistry({ config: { ...config, htpasswd, limits: workerShare(config.limits, workers) }, log, auth: true, worker: links });
+  process.off('SIGHUP', ignoreHangup);
   stopOnSignals(running, log, { worker: true });
 }
 
