@@ -1,29 +1,26 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
-import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
-import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
+import { LOG_LEVELS, REGISTRY_DEFAULTS, TOKEN_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
+import { RegistryMetrics } from '../../registry/metrics.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
 import type { LayoutStorage } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
-import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
+import { setUpAccess, type AccessSetup } from './access-setup.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
-export const DEFAULT_USER = 'admin';
-export const DEFAULT_PASSWORD = 'passw0rd';
+export { DEFAULT_PASSWORD, DEFAULT_USER } from './access-setup.js';
 
 interface ServeFlags {
   addr?: string;
@@ -35,6 +32,7 @@ interface ServeFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   metricsAddr?: string;
+  tokenServer?: boolean;
 }
 
 export function defaultDataDir(): string {
@@ -68,23 +66,11 @@ async function loadConfig(flags: ServeFlags): Promise<{ config: RegistryConfig; 
     ...(flags.htpasswd !== undefined ? { htpasswd: flags.htpasswd } : {}),
     ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel as LogLevel } : {}),
   };
-  return { config, warnings };
-}
-
-/** With no htpasswd configured, use (or create) `<data-dir>/htpasswd` for admin/passw0rd. */
-async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<string> {
-  const file = path.join(dataDir, 'htpasswd');
-  if (await stat(file).catch(() => undefined)) {
-    log.warn({ htpasswd: file }, 'no htpasswd configured; using the one in the data directory');
-    return file;
+  if (flags.tokenServer) {
+    if (config.token?.mode === 'trust') throw new CliError(`--token-server makes Berth issue its own tokens, but ${flags.config} trusts an external issuer`, 'drop one of them');
+    return { config: { ...config, token: config.token ?? { mode: 'issue', realm: undefined, ...TOKEN_DEFAULTS } }, warnings };
   }
-  const hash = bcrypt.hashSync(DEFAULT_PASSWORD, 10);
-  await writeFileAtomic(file, `${DEFAULT_USER}:${hash}\n`, 0o600);
-  log.warn(
-    { htpasswd: file, user: DEFAULT_USER },
-    `no htpasswd configured; created one for the default user "${DEFAULT_USER}" with the default password. Change it with: berth registry passwd --htpasswd ${file}`,
-  );
-  return file;
+  return { config, warnings };
 }
 
 export interface RunningRegistry {
@@ -134,29 +120,18 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   const uploadSecret = config.httpSecret !== undefined ? Buffer.from(config.httpSecret) : await sharedSecret(storage.driver);
   // The data directory (for S3: the local default one) holds the default htpasswd.
   const localDir = location.kind === 'filesystem' ? location.root : config.dataDir;
-  let authenticator: BasicAuthenticator | undefined;
-  if (auth) {
-    if (!config.htpasswd) await mkdir(localDir, { recursive: true });
-    const file = config.htpasswd ?? (await ensureDefaultHtpasswd(localDir, log));
-    const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
-    try {
-      await htpasswd.load();
-    } catch (error) {
-      throw new CliError(`cannot read htpasswd ${file}: ${(error as Error).message}`, 'create it with: berth registry passwd --htpasswd FILE');
-    }
-    if (htpasswd.userCount === 0) log.warn({ htpasswd: file }, 'htpasswd has no usable bcrypt entries; every request will be refused');
-    authenticator = new BasicAuthenticator(htpasswd, { cacheTtlMs: config.authCacheTtlMs });
-  } else {
-    log.warn('authentication is off: anyone who can reach this port can push and delete');
-  }
+  const metrics = new RegistryMetrics(() => storage.gcStatus());
+  let access: AccessSetup | undefined;
+  if (auth) access = await setUpAccess({ config, driver: storage.driver, localDir, metrics, log });
+  else log.warn('authentication is off: anyone who can reach this port can push and delete');
   const metricsListen = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
   if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
   const server = new RegistryServer({
     storage,
     uploadSecret,
     logger: log,
-    ...(authenticator ? { authenticator } : {}),
-    realm: config.realm,
+    metrics,
+    ...(access ? { gatekeeper: access.gatekeeper, extensions: access.extensions } : {}),
     settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
     timeouts: config.timeouts,
@@ -247,12 +222,14 @@ export function registerServe(registry: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--metrics-addr <host:port>', 'serve /metrics, /livez and /readyz on this separate address')
+    .option('--token-server', 'issue Bearer tokens at /token (docker\'s token protocol), signed with a key kept in the storage')
     .addHelpText(
       'after',
       `
 Examples:
   berth registry serve --data-dir /var/lib/registry --addr 0.0.0.0:5000
   berth registry serve --config /etc/registry/registry_config.yml
+  berth registry serve --data-dir /var/lib/registry --token-server
   berth registry serve filesystem /var/lib/registry --port 5050`,
     )
     .action(async (flags: ServeFlags) => {
