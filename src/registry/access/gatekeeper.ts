@@ -34,6 +34,8 @@ export interface GatekeeperOptions {
 }
 
 const BEARER = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i;
+/** `Basic` of ":" (an empty user and password): how containers/image asks with no credentials. */
+const EMPTY_BASIC = /^Basic\s+Og==\s*$/i;
 
 /** A robot's bounds, compiled once per record read from the storage. */
 const compiledBounds = new WeakMap<RobotRecord, RobotBounds>();
@@ -74,7 +76,7 @@ export class Gatekeeper {
   }
 
   async identify(header: string | undefined, options: { allowVerify: boolean }): Promise<IdentifyResult> {
-    if (header === undefined || header.trim() === '') return { ok: true, identity: { kind: 'anonymous' } };
+    if (header === undefined || header.trim() === '' || EMPTY_BASIC.test(header)) return { ok: true, identity: { kind: 'anonymous' } };
     const bearer = BEARER.exec(header);
     if (bearer) return this.identifyToken(bearer[1]!);
     if (!/^Basic\s/i.test(header) || !this.options.basic) return { ok: false, reason: 'malformed' };
