@@ -26,6 +26,8 @@ export interface RequestAccess {
   /** The caller's name, for logs; undefined for anonymous callers and registries without auth. */
   readonly caller: string | undefined;
   allows(repository: string, action: Action): boolean;
+  /** The catalog shows it to the caller. */
+  listable(repository: string): boolean;
   /** May pull every repository (no access control, or an admin): a mount without `from` is for them only. */
   readonly pullsEverything: boolean;
   /** Logs and counts a refusal, and returns the 403 DENIED to throw. */

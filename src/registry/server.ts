@@ -91,6 +91,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const OPEN_ACCESS: RequestAccess = {
   caller: undefined,
   allows: () => true,
+  listable: () => true,
   pullsEverything: true,
   denied: (repository, action) => new RegistryError('DENIED', undefined, { repository, action }),
 };
@@ -315,6 +316,7 @@ export class RegistryServer {
     return {
       caller,
       allows: (repository, action) => control.decide(identity, repository, action) === 'allow',
+      listable: (repository) => control.listable(identity, repository),
       pullsEverything: control.pullsEverything(identity),
       denied: (repository, action, detail = {}) => {
         this.metrics.accessDenied.inc({ action, status: '403' });

@@ -1,7 +1,9 @@
 // `berth registry status`: every registry in the auth file, pinged with its own
-// credentials, in sealctl's table (Name | URL | UserName | Password | Healthy).
+// credentials, in sealctl's table (Name | URL | UserName | Password | Healthy), plus
+// what those credentials may do where the registry tells (Berth: GET /berth/v1/access).
 import type { Command } from 'commander';
 import { listCredentials, readAuthFile } from '../../client/auth-file.js';
+import type { AccessReport } from '../../client/registry-client.js';
 import { mapSettled } from '../../util/pool.js';
 import { authFilePath } from '../credentials.js';
 import { maskSecret, renderJson, renderTable } from '../output.js';
@@ -21,14 +23,26 @@ export interface StatusRow {
   readonly UserName: string;
   readonly Password: string;
   readonly Healthy: 'ok' | 'failed';
+  /** What the credentials may do, per repository glob; '-' when the registry does not tell. */
+  readonly Actions: string;
   readonly Error?: string;
+}
+
+/** `pull,push on library/**; pull on **` (globs with no actions left out; long lists cut). */
+export function describeAccess(report: AccessReport | undefined): string {
+  if (!report) return '-';
+  const granted = report.grants.filter((grant) => grant.actions.length > 0).map((grant) => `${grant.actions.join(',')} on ${grant.repositories}`);
+  const expiry = report.expiresAt !== null ? ` (expires ${report.expiresAt})` : '';
+  if (granted.length === 0) return `none${expiry}`;
+  const shown = granted.length > 3 ? [...granted.slice(0, 3), `+${granted.length - 3} more`] : granted;
+  return `${shown.join('; ')}${expiry}`;
 }
 
 export function registerStatus(registry: Command): void {
   const command = registry
     .command('status')
     .description('ping every registry in the auth file with its credentials')
-    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, Error}]')
+    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, Actions, Access, Error}]')
     .option('--show-password', 'print passwords instead of ******')
     .option('--timeout <seconds>', 'give up on a registry after this long', '5');
   addConnectionOptions(command).addHelpText(
@@ -61,9 +75,10 @@ Examples:
       };
       try {
         await client.checkLogin();
-        return { ...base, Healthy: 'ok' };
+        const report = await client.accessReport().catch(() => undefined);
+        return { ...base, Healthy: 'ok', Actions: describeAccess(report), ...(flags.json && report ? { Access: report.grants } : {}) };
       } catch (error) {
-        return { ...base, Healthy: 'failed', Error: explainLine(error) };
+        return { ...base, Healthy: 'failed', Actions: '', Error: explainLine(error) };
       } finally {
         client.close();
       }
@@ -72,8 +87,8 @@ Examples:
     if (flags.json) process.stdout.write(`${renderJson(rows)}\n`);
     else {
       const table = renderTable(
-        ['Name', 'URL', 'UserName', 'Password', 'Healthy'],
-        rows.map((row) => [row.Name, row.URL, row.UserName, row.Password, row.Healthy]),
+        ['Name', 'URL', 'UserName', 'Password', 'Healthy', 'Actions'],
+        rows.map((row) => [row.Name, row.URL, row.UserName, row.Password, row.Healthy, row.Actions]),
       );
       // Reasons go under the table: they are long, and the Healthy column stays ok/failed.
       const reasons = rows.filter((row) => row.Error !== undefined).map((row) => `${row.Name}: failed: ${row.Error}\n`);

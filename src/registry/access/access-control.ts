@@ -60,6 +60,18 @@ export class AccessControl {
     }
   }
 
+  /**
+   * Whether the catalog shows `repository` to the caller: what it may pull. A token
+   * asked for the catalog carries no repository scopes, so for tokens this is what the
+   * account behind it may pull (an external issuer's, what this registry's policy allows
+   * it, or everything without one: registry:2 shows the whole catalog).
+   */
+  listable(identity: Identity, repository: string): boolean {
+    if (identity.kind !== 'token') return hasAction(this.actions(identity, repository), 'pull');
+    if (identity.issuer === 'external' && !this.policy) return true;
+    return hasAction(this.principalActions(identity.principal, identity.bounds, repository), 'pull');
+  }
+
   /** Listing the catalog (filtered to what the caller may pull). */
   decideCatalog(identity: Identity): Decision {
     switch (identity.kind) {

@@ -12,7 +12,7 @@ export const ACCESS_PATH = '/berth/v1/access';
 
 export interface AccessReport {
   readonly caller: string | null;
-  readonly kind: Identity['kind'];
+  readonly kind: Identity['kind'] | 'robot' | 'user';
   /** A robot's expiry (ISO time), or null. */
   readonly expiresAt: string | null;
   /** In the order they decide: the first glob that matches a repository is the one. */
@@ -23,21 +23,28 @@ function grant(repositories: string, actions: ActionSet): { repositories: string
   return { repositories, actions: actionNames(actions) };
 }
 
+/**
+ * The rights of the account behind the credentials: a token of this registry's own
+ * token server speaks for its account (the client may have signed in with a password
+ * and been sent a token); an external issuer's token only for what it grants.
+ */
 export function accessReport(control: AccessControl, identity: Identity): AccessReport {
   const principal = principalOf(identity);
   const policy = control.policy;
+  const bounds = identity.kind === 'robot' || identity.kind === 'token' ? identity.bounds : undefined;
   let grants;
-  if (identity.kind === 'robot') {
+  if (bounds) {
     // A robot's bounds, each as far as the policy (if any) lets its name go on the glob itself.
-    grants = identity.bounds.repositories.map((glob) => grant(glob.pattern, identity.bounds.actions & (policy ? policy.actions(principal, glob.pattern) : ALL_ACTIONS)));
-  } else if (identity.kind === 'token') {
+    grants = bounds.repositories.map((glob) => grant(glob.pattern, bounds.actions & (policy ? policy.actions(principal, glob.pattern) : ALL_ACTIONS)));
+  } else if (identity.kind === 'token' && identity.issuer === 'external') {
     grants = [...identity.grants.repositories].map(([name]) => grant(name, control.actions(identity, name)));
   } else if (policy) {
     grants = policy.summary(principal).map((entry) => grant(entry.repositories, entry.actions));
   } else {
-    grants = identity.kind === 'anonymous' ? [] : [grant('**', ALL_ACTIONS)];
+    grants = principal === undefined ? [] : [grant('**', ALL_ACTIONS)];
   }
-  return { caller: principal ?? null, kind: identity.kind, expiresAt: identity.kind === 'robot' ? identity.expiresAt : null, grants };
+  const kind = bounds ? 'robot' : identity.kind === 'token' && identity.issuer === 'self' ? (principal === undefined ? 'anonymous' : 'user') : identity.kind;
+  return { caller: principal ?? null, kind, expiresAt: identity.kind === 'robot' ? identity.expiresAt : null, grants };
 }
 
 export class AccessEndpoint implements RegistryExtension {

@@ -21,7 +21,7 @@ function page(ctx: RequestContext, all: readonly string[], linkBase: string): { 
 
 export async function handleCatalog(ctx: RequestContext): Promise<void> {
   // Only what the caller may pull: the names of other repositories are not its business.
-  const visible = (await ctx.storage.listRepositories()).filter((repository) => ctx.access.allows(repository, 'pull'));
+  const visible = (await ctx.storage.listRepositories()).filter((repository) => ctx.access.listable(repository));
   const { items, headers } = page(ctx, visible, '/v2/_catalog');
   sendJson(ctx.res, 200, { repositories: items }, headers);
 }
