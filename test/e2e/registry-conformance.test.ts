@@ -1,11 +1,13 @@
 // The OCI distribution-spec conformance suite (the real Go program) against Berth with
 // auth on and every API and data switch on. Sparse manifests contradict the
 // MANIFEST_BLOB_UNKNOWN check, so they run in a second pass with
-// `allowSparseManifests`, which is Berth's switch for partial mirrors.
+// `allowSparseManifests`, which is Berth's switch for partial mirrors. A third pass runs
+// in token mode: Berth as its own token server, the suite fetching Bearer tokens.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TOKEN_DEFAULTS } from '../../src/registry/config.js';
 import { startBerth, TEST_PASSWORD, TEST_USER } from '../support/berth.js';
 import { run, stopAll } from '../support/process.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
@@ -78,6 +80,20 @@ test('conformance: sparse manifests with allowSparseManifests', { timeout: 600_0
     const counts = summary(output);
     assert.equal(counts.result, 'Pass', output.slice(-6000));
     assert.match(output, /Sparse Manifests\.*:\s+Pass/);
+  } finally {
+    await registry.stop();
+  }
+});
+
+test('conformance: token auth (Berth issues the Bearer tokens), every API switch', { timeout: 600_000 }, async () => {
+  const registry = await startBerth({ config: { token: { mode: 'issue', realm: undefined, ...TOKEN_DEFAULTS } } });
+  try {
+    const { output } = await runConformance(registry.host, false);
+    const counts = summary(output);
+    assert.equal(counts.result, 'Pass', output.slice(-6000));
+    assert.equal(counts.fail, 0);
+    assert.ok(counts.pass > 900, `expected the full suite to run, got ${counts.pass} passes`);
+    assert.match(await registry.logs(), /"msg":"token issued"/, 'the suite signed in with tokens');
   } finally {
     await registry.stop();
   }
