@@ -94,5 +94,6 @@ export function evaluateTargets(results: Results, rounds: number): TargetResult[
     targets.push({ id: 'shim-status-cached', description: 'shim: cached rewrite adds <= 1 ms to ImageStatus p99', met: undefined, measured: 'not measured' });
   }
   targets.push(ratioAtMost(results, 'shim-pull', 1.05, 'shim: PullImage through the shim <= 1.05x direct'));
+  targets.push(ratioAtMost(results, 'access-manifest-get-c16-cost', 1.2, 'access control: manifest GET with a Bearer token and a 1,000-glob policy costs <= 1.2x Basic without policy (16 conns)'));
   return targets;
 }
