@@ -5,6 +5,7 @@
 // deleted robots refused, and every denial logged and counted without secrets.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readRegistryConfigDocument } from '../../src/registry/config.js';
 import { createRobot, errorCodes, requestAs, writeHtpasswd, type Caller, type Robot } from '../support/access.js';
@@ -34,6 +35,7 @@ const POLICY = {
 };
 
 let registry: TestRegistry;
+let htpasswdFile: string;
 let metricsUrl: string;
 let work: string;
 let nodes: Robot;
@@ -70,7 +72,8 @@ function skopeoPush(seed: string, target: string, caller: Caller | Robot): Promi
 before(async () => {
   work = await scratchDir('access-policy-');
   const htpasswd = path.join(work, 'htpasswd');
-  await writeHtpasswd(htpasswd, { alice: alice.password, bob: bob.password, carol: carol.password });
+  htpasswdFile = htpasswd;
+  await writeHtpasswd(htpasswd, { alice: alice.password, bob: bob.password, carol: carol.password, 'robot$ghost': 'ghost-pw-4' });
   const parsed = readRegistryConfigDocument({ accessControl: POLICY });
   assert.ok(parsed.ok);
   const metricsPort = await freePort();
@@ -222,6 +225,20 @@ test('robots: an expired one gets 401 saying so; a deleted one is refused within
   assert.ok(!listed.stdout.includes('$2'), 'no hashes in the list');
 });
 
+test('robots with --htpasswd: the hash in that file, the bounds in the storage; an htpasswd robot line alone never signs in', async () => {
+  const url = `${registry.url}/v2/public/app/manifests/1`;
+  assert.equal((await requestAs(url, { user: 'robot$ghost', password: 'ghost-pw-4' })).status, 401, 'robot$ghost has a line but no record');
+  const kept = await createRobot(registry.dataDir, 'kept', 'public/**', 'pull', ['--htpasswd', htpasswdFile]);
+  const record = JSON.parse(await readFile(path.join(registry.dataDir, 'docker/registry/v2/_berth/robots/kept.json'), 'utf8')) as { secretHash: string | null };
+  assert.equal(record.secretHash, null, 'no hash in the storage');
+  assert.match(await readFile(htpasswdFile, 'utf8'), /^robot\$kept:\$2y\$10\$/m);
+  await waitFor('the registry to re-read its htpasswd', async () => ((await requestAs(url, asCaller(kept))).status === 200 ? true : undefined), 5000);
+  assert.equal((await requestAs(`${registry.url}/v2/library/nginx/manifests/1`, asCaller(kept))).status, 403, 'bounded to public/**');
+  await run(process.execPath, [BERTH_BIN, 'registry', 'robot', 'delete', 'kept', '--data-dir', registry.dataDir, '--htpasswd', htpasswdFile]);
+  assert.doesNotMatch(await readFile(htpasswdFile, 'utf8'), /robot\$kept:/);
+  await waitFor('the deleted robot to be refused', async () => ((await requestAs(url, asCaller(kept))).status === 401 ? true : undefined), 5000);
+});
+
 test('/berth/v1/access tells a caller its own rights; every denial is logged and counted, without secrets', async () => {
   const report = JSON.parse((await requestAs(`${registry.url}/berth/v1/access`, bob)).body) as { caller: string; grants: Array<{ repositories: string; actions: string[] }> };
   assert.equal(report.caller, 'bob');
@@ -231,6 +248,7 @@ test('/berth/v1/access tells a caller its own rights; every denial is logged and
   assert.equal(robotReport.kind, 'robot');
   assert.deepEqual(robotReport.grants, [{ repositories: '**', actions: ['pull'] }]);
 
+  assert.equal((await requestAs(`${registry.url}/metrics`, alice)).status, 404, '/metrics is only on the metrics address');
   const metrics = await (await fetch(metricsUrl)).text();
   const denied = (action: string): number => Number(new RegExp(`berth_registry_access_denied_total\\{action="${action}",status="403"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
   assert.ok(denied('pull') >= 4, `pull denials counted:\n${metrics.split('\n').filter((l) => l.includes('denied')).join('\n')}`);

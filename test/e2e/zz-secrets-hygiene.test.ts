@@ -12,7 +12,7 @@ import { SECRETS_FILE, TEST_LOG_DIR } from '../support/logs.js';
 /** Every password the test suite uses, and the encodings they travel in. */
 function passwords(): string[] {
   const passwords = [TEST_PASSWORD, 'wrong-password', 'not-the-password', 'n3w-secret'];
-  const others = ['alice:alice-pw-1', 'bob:bob-pw-2', 'carol:carol-pw-3'];
+  const others = ['alice:alice-pw-1', 'bob:bob-pw-2', 'carol:carol-pw-3', 'robot$ghost:ghost-pw-4'];
   return [
     ...passwords.flatMap((password) => [password, Buffer.from(`${TEST_USER}:${password}`).toString('base64')]),
     ...others.flatMap((pair) => [pair.slice(pair.indexOf(':') + 1), Buffer.from(pair).toString('base64')]),
