@@ -54,6 +54,6 @@ for cmd in docker-registry skopeo containerd ctr runc dockerd podman umoci htpas
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 [[ -x /usr/bin/docker ]] || missing+=("/usr/bin/docker")
-for t in conformance crane oras crictl containerd-v2 containerd-v1.7 weed buildkitd buildctl; do [[ -x .tools/bin/$t ]] || missing+=(".tools/bin/$t"); done
+for t in conformance crane oras crictl containerd-v2 containerd-shim-runc-v2-v2 containerd-v1.7 weed buildkitd buildctl; do [[ -x .tools/bin/$t ]] || missing+=(".tools/bin/$t"); done
 if (( ${#missing[@]} > 0 )); then echo "error: still missing after install: ${missing[*]}" >&2; exit 1; fi
 echo "test dependencies ready"
