@@ -1,6 +1,7 @@
 // The registry HTTP(S) server: one pass per request through limits, authentication,
-// routing, authorization (what the route table says the method needs) and a handler, with OCI error bodies for every failure, metrics, health endpoints and one
-// JSON access-log line per request.
+// routing, authorization (what the route table says the method needs) and a handler,
+// with OCI error bodies for every failure, metrics, health endpoints and one JSON
+// access-log line per request.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
