@@ -46,11 +46,20 @@ async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<stri
   return file;
 }
 
-async function openHtpasswd(config: RegistryConfig, localDir: string, log: Logger): Promise<HtpasswdFile | undefined> {
-  // Trusting an external issuer means its users sign in there: no default admin here.
-  if (!config.htpasswd && config.token?.mode === 'trust') return undefined;
-  if (!config.htpasswd) await mkdir(localDir, { recursive: true });
-  const file = config.htpasswd ?? (await ensureDefaultHtpasswd(localDir, log));
+/**
+ * The htpasswd file to use: the configured one, or the default one (created if absent);
+ * none when an external issuer decides and none is configured (its users sign in there:
+ * no default admin here).
+ */
+export async function htpasswdFile(config: RegistryConfig, localDir: string, log: Logger): Promise<string | undefined> {
+  if (config.htpasswd) return config.htpasswd;
+  if (config.token?.mode === 'trust') return undefined;
+  await mkdir(localDir, { recursive: true });
+  return ensureDefaultHtpasswd(localDir, log);
+}
+
+async function openHtpasswd(file: string | undefined, log: Logger): Promise<HtpasswdFile | undefined> {
+  if (file === undefined) return undefined;
   const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
   try {
     await htpasswd.load();
@@ -96,14 +105,14 @@ export interface AccessSetup {
 export interface AccessSetupOptions {
   readonly config: RegistryConfig;
   readonly driver: StorageDriver;
-  /** The local data directory (holds the default htpasswd). */
-  readonly localDir: string;
+  /** The htpasswd file (see htpasswdFile); undefined: only robots sign in with passwords. */
+  readonly htpasswd: string | undefined;
   readonly metrics: RegistryMetrics;
   readonly log: Logger;
 }
 
-export async function setUpAccess({ config, driver, localDir, metrics, log }: AccessSetupOptions): Promise<AccessSetup> {
-  const htpasswd = await openHtpasswd(config, localDir, log);
+export async function setUpAccess({ config, driver, htpasswd: file, metrics, log }: AccessSetupOptions): Promise<AccessSetup> {
+  const htpasswd = await openHtpasswd(file, log);
   const robots = new RobotAccounts(driver);
   const basic = new BasicAuthenticator(new AccountPasswords(htpasswd, robots), { cacheTtlMs: config.authCacheTtlMs });
   const control = new AccessControl(config.accessControl ? new AccessPolicy(config.accessControl) : undefined);
