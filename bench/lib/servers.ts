@@ -72,6 +72,8 @@ export interface RegistryOptions {
   readonly configFile?: string;
   /** distribution: the storage section of its config.yml instead of the filesystem at `dataDir`. */
   readonly storageYaml?: string;
+  /** Extra arguments for `berth registry serve` (a config file, --token-server). */
+  readonly serveArgs?: readonly string[];
 }
 
 /** `berth registry serve` with the same settings as distribution: auth on, log level info. */
@@ -94,6 +96,7 @@ export async function startBerth(options: RegistryOptions): Promise<RunningServe
     'info',
     '--workers',
     String(options.workers ?? 2),
+    ...(options.serveArgs ?? []),
   ];
   const daemon = startDaemon(process.execPath, args, path.join(options.work, `berth-${port}.log`), { cwd: options.work });
   await waitForRegistry(daemon, host, options.credentials);

@@ -100,5 +100,6 @@ export function evaluateTargets(results: Results, rounds: number): TargetResult[
   targets.push(ratioAtLeast(results, 's3-blob-get', 1.0, 'S3: blob GET streamed: >= 1.0x distribution throughput'));
   targets.push(ratioAtLeast(results, 's3-blob-get-redirect', 1.0, 'S3: blob GET redirected: >= 1.0x distribution throughput'));
   targets.push(subjectAtMost(results, 'rss-peak-s3-push-parallel', 256, 'MiB', 'S3: Berth peak RSS during 8 parallel big pushes < 256 MiB'));
+  targets.push(ratioAtMost(results, 'access-manifest-get-c16-cost', 1.2, 'access control: manifest GET with a Bearer token and a 1,000-glob policy costs <= 1.2x Basic without policy (16 conns)'));
   return targets;
 }

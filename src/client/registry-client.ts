@@ -48,6 +48,15 @@ export interface FetchedManifest {
 
 export type PushBlobOutcome = 'exists' | 'mounted' | 'uploaded';
 
+/** What a Berth registry says the credentials may do (GET /berth/v1/access). */
+export interface AccessReport {
+  readonly caller: string | null;
+  readonly kind: string;
+  readonly expiresAt: string | null;
+  /** Per repository glob, in the order they decide. */
+  readonly grants: ReadonlyArray<{ readonly repositories: string; readonly actions: readonly string[] }>;
+}
+
 export type BlobOpener = () => Promise<Readable> | Readable;
 
 type Body = Buffer | BlobOpener | undefined;
@@ -178,6 +187,18 @@ export class RegistryClient {
     const response = await this.send('GET', this.url('/v2/'), { scopes: [] });
     response.body.resume();
     if (response.status !== 200) throw await this.failure(response, 'login check');
+  }
+
+  /** The rights of the credentials on a Berth registry; undefined for registries that do not tell (404). */
+  async accessReport(): Promise<AccessReport | undefined> {
+    const response = await this.send('GET', this.url('/berth/v1/access'), { scopes: [] });
+    if (response.status === 404) {
+      response.body.resume();
+      return undefined;
+    }
+    if (response.status !== 200) throw await this.failure(response, 'access report');
+    const body = JSON.parse((await readAll(response.body, 4 * 1024 * 1024)).toString('utf8')) as Partial<AccessReport>;
+    return { caller: body.caller ?? null, kind: body.kind ?? 'unknown', expiresAt: body.expiresAt ?? null, grants: Array.isArray(body.grants) ? body.grants : [] };
   }
 
   async headManifest(repository: string, reference: string): Promise<ManifestHead | undefined> {

@@ -51,7 +51,14 @@ export class StorageRepository implements ContentReader, ContentWriter {
   async writeManifest(reference: string, manifest: ManifestContent): Promise<void> {
     const result = await this.storage.putManifest({ repository: this.repository, reference, bytes: manifest.bytes, contentType: manifest.mediaType });
     if (!result.ok) {
-      const detail = result.reason === 'invalid' ? result.message : result.reason === 'missing-references' ? `missing ${result.missing.join(', ')}` : `digest ${result.actual}`;
+      const detail =
+        result.reason === 'invalid'
+          ? result.message
+          : result.reason === 'missing-references'
+            ? `missing ${result.missing.join(', ')}`
+            : result.reason === 'tag-exists'
+              ? `tag ${result.tag} points at ${result.current}`
+              : `digest ${result.actual}`;
       throw new Error(`${this.label}: storing manifest ${reference} failed: ${detail}`);
     }
   }

@@ -4,6 +4,8 @@
 // environment (S3 credentials may come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
+import { accessControlSchema, buildPolicy } from './access/policy-config.js';
+import type { PolicyDefinition } from './access/policy.js';
 import { checkDistributionKeys } from './distribution-keys.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
 
@@ -28,6 +30,37 @@ export interface S3Config {
   /** A PEM file of CAs to trust for the endpoint. */
   readonly caBundle: string | undefined;
 }
+
+/**
+ * Bearer token auth. `issue`: this registry is its own token server (`/token`), signing
+ * with a key it keeps in the storage. `trust`: tokens come from an external issuer whose
+ * keys are a root certificate bundle or a JWKS (registry:2's auth.token).
+ */
+export type TokenConfig =
+  | {
+      readonly mode: 'issue';
+      /** The realm clients are sent to; undefined: `<scheme>://<Host>/token` of the request. */
+      readonly realm: string | undefined;
+      readonly service: string;
+      readonly issuer: string;
+      readonly lifetimeMs: number;
+      readonly algorithm: 'ES256' | 'RS256';
+    }
+  | {
+      readonly mode: 'trust';
+      /** undefined with autoRedirect: `<scheme>://<Host><realmPath>` of the request. */
+      readonly realm: string | undefined;
+      readonly realmPath: string;
+      readonly service: string;
+      readonly issuer: string;
+      /** A PEM file of root certificates. */
+      readonly rootCertBundle: string | undefined;
+      /** A JWKS file, or an https:// URL. */
+      readonly jwks: string | undefined;
+      readonly algorithms: readonly string[] | undefined;
+    };
+
+export const TOKEN_DEFAULTS = { service: 'berth-registry', issuer: 'berth', lifetimeMs: 5 * 60_000, algorithm: 'ES256' } as const;
 
 export interface RegistryConfig {
   readonly addr: string;
@@ -64,6 +97,10 @@ export interface RegistryConfig {
   readonly metricsAddr: string | undefined;
   readonly limits: LimitSettings;
   readonly timeouts: TimeoutSettings;
+  /** Who may do what (accessControl); undefined: every authenticated user may do everything. */
+  readonly accessControl: PolicyDefinition | undefined;
+  /** Bearer token auth; undefined: Basic only. */
+  readonly token: TokenConfig | undefined;
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -89,6 +126,8 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   metricsAddr: undefined,
   limits: DEFAULT_LIMITS,
   timeouts: DEFAULT_TIMEOUTS,
+  accessControl: undefined,
+  token: undefined,
 };
 
 const S3_DEFAULT_REGION = 'us-east-1';
@@ -127,6 +166,87 @@ const berthS3Schema = z
   })
   .strict();
 
+const berthTokenSchema = z
+  .object({
+    issue: z.boolean().optional(),
+    realm: z.string().url().optional(),
+    service: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+    expiration: duration.optional(),
+    algorithm: z.enum(['ES256', 'RS256']).optional(),
+    rootCertBundle: z.string().min(1).optional(),
+    jwks: z.string().min(1).optional(),
+    signingAlgorithms: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const distributionTokenSchema = z.object({
+  realm: z.string().optional(),
+  service: z.string().optional(),
+  issuer: z.string().optional(),
+  rootcertbundle: z.string().optional(),
+  jwks: z.string().optional(),
+  autoredirect: flag.optional(),
+  autoredirectpath: z.string().optional(),
+  signingalgorithms: z.array(z.string()).optional(),
+});
+
+type TokenResult = { ok: true; token: TokenConfig } | { ok: false; reason: string };
+
+function berthToken(t: z.infer<typeof berthTokenSchema>): TokenResult {
+  const external = t.rootCertBundle !== undefined || t.jwks !== undefined;
+  if (t.issue === true) {
+    if (external) return { ok: false, reason: 'token: issue: true (Berth signs its own tokens) excludes rootCertBundle and jwks (an external issuer)' };
+    if (t.signingAlgorithms !== undefined) return { ok: false, reason: 'token.signingAlgorithms is for an external issuer; use token.algorithm' };
+    return {
+      ok: true,
+      token: {
+        mode: 'issue',
+        realm: t.realm,
+        service: t.service ?? TOKEN_DEFAULTS.service,
+        issuer: t.issuer ?? TOKEN_DEFAULTS.issuer,
+        lifetimeMs: t.expiration ?? TOKEN_DEFAULTS.lifetimeMs,
+        algorithm: t.algorithm ?? TOKEN_DEFAULTS.algorithm,
+      },
+    };
+  }
+  if (!external) return { ok: false, reason: 'token: set issue: true (Berth issues tokens), or rootCertBundle or jwks (trust an external issuer)' };
+  if (t.expiration !== undefined || t.algorithm !== undefined) return { ok: false, reason: 'token.expiration and token.algorithm apply only with issue: true' };
+  if (t.realm === undefined || t.service === undefined || t.issuer === undefined) return { ok: false, reason: 'token: an external issuer needs realm, service and issuer' };
+  return { ok: true, token: { mode: 'trust', realm: t.realm, realmPath: '/token', service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle, jwks: t.jwks, algorithms: t.signingAlgorithms } };
+}
+
+function distributionToken(t: z.infer<typeof distributionTokenSchema>): TokenResult {
+  const autoRedirect = t.autoredirect === true;
+  if ((t.realm === undefined && !autoRedirect) || t.service === undefined || t.issuer === undefined) {
+    return { ok: false, reason: 'auth.token needs realm, service and issuer' };
+  }
+  if (t.rootcertbundle === undefined && t.jwks === undefined) return { ok: false, reason: 'auth.token needs rootcertbundle or jwks' };
+  return {
+    ok: true,
+    token: {
+      mode: 'trust',
+      realm: autoRedirect ? undefined : t.realm,
+      realmPath: t.autoredirectpath ?? '/auth/token',
+      service: t.service,
+      issuer: t.issuer,
+      rootCertBundle: t.rootcertbundle,
+      jwks: t.jwks,
+      algorithms: t.signingalgorithms,
+    },
+  };
+}
+
+type PolicyConfigResult = { ok: true; policy: PolicyDefinition | undefined } | { ok: false; reason: string };
+
+function readPolicy(document: unknown): PolicyConfigResult {
+  if (document === undefined) return { ok: true, policy: undefined };
+  const parsed = accessControlSchema.safeParse(document);
+  if (!parsed.success) return { ok: false, reason: formatIssue(parsed.error, 'accessControl') };
+  const built = buildPolicy(parsed.data);
+  return built.ok ? { ok: true, policy: built.policy } : built;
+}
+
 const berthFileSchema = z
   .object({
     addr: z.string().optional(),
@@ -159,6 +279,8 @@ const berthFileSchema = z
       .strict()
       .optional(),
     timeouts: z.object({ headers: duration.optional(), idle: duration.optional(), keepAlive: duration.optional() }).strict().optional(),
+    accessControl: z.unknown().optional(),
+    token: berthTokenSchema.optional(),
   })
   .strict();
 
@@ -220,7 +342,10 @@ const distributionFileSchema = z.object({
         .optional(),
     })
     .optional(),
-  auth: z.object({ htpasswd: z.object({ realm: z.string().optional(), path: z.string().optional() }).optional() }).optional(),
+  auth: z
+    .object({ htpasswd: z.object({ realm: z.string().optional(), path: z.string().optional() }).optional(), token: distributionTokenSchema.optional() })
+    .optional(),
+  accessControl: z.unknown().optional(),
 });
 
 export type ConfigFileResult =
@@ -311,6 +436,10 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
     if (!result.ok) return result;
     s3 = result.s3;
   }
+  const policy = readPolicy(b.accessControl);
+  if (!policy.ok) return policy;
+  const token = b.token ? berthToken(b.token) : undefined;
+  if (token && !token.ok) return token;
   return {
     ok: true,
     warnings: [],
@@ -335,6 +464,8 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       headers: b.headers,
       tls: b.tls ? { cert: b.tls.cert, key: b.tls.key, clientCa: b.tls.clientCa, minVersion: b.tls.minVersion } : undefined,
       metricsAddr: b.metricsAddr,
+      accessControl: policy.policy,
+      token: token?.token,
       limits: b.limits
         ? {
             ...DEFAULT_LIMITS,
@@ -367,6 +498,11 @@ function readDistributionConfig(document: object): ConfigFileResult {
   if (d.http?.prefix !== undefined && d.http.prefix !== '' && d.http.prefix !== '/') {
     return { ok: false, reason: `http.prefix: serving under ${d.http.prefix} is not implemented (only /)` };
   }
+  const policy = readPolicy(d.accessControl);
+  if (!policy.ok) return policy;
+  if (d.auth?.token && d.auth.htpasswd) return { ok: false, reason: 'auth: registry:2 takes one method; give auth.htpasswd or auth.token, not both' };
+  const token = d.auth?.token ? distributionToken(d.auth.token) : undefined;
+  if (token && !token.ok) return token;
   const storage = d.storage;
   if (storage?.filesystem && storage.s3) return { ok: false, reason: 'storage: both filesystem and s3 are configured; choose one' };
   let s3: S3Config | undefined;
@@ -408,6 +544,8 @@ function readDistributionConfig(document: object): ConfigFileResult {
       headers,
       htpasswd: d.auth?.htpasswd?.path,
       realm: d.auth?.htpasswd?.realm,
+      accessControl: policy.policy,
+      token: token?.token,
       logLevel: level as LogLevel | undefined,
     }),
   };
@@ -418,10 +556,11 @@ function allInterfaces(addr: string | undefined): string | undefined {
   return addr?.startsWith(':') ? `0.0.0.0${addr}` : addr;
 }
 
-function formatIssue(error: z.ZodError): string {
+function formatIssue(error: z.ZodError, prefix?: string): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid configuration';
-  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  const path = [...(prefix !== undefined ? [prefix] : []), ...issue.path.map(String)];
+  const where = path.length > 0 ? `${path.join('.')}: ` : '';
   return `${where}${issue.message}`;
 }
 

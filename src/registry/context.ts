@@ -3,6 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RegistryStorage } from '../storage/types.js';
+import type { Action } from './access/actions.js';
+import type { RegistryError } from './errors.js';
 import type { RegistryMetrics } from './metrics.js';
 import type { UploadStateCodec } from './upload-state.js';
 
@@ -19,6 +21,19 @@ export interface RegistrySettings {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** What the caller may do, for handlers whose answer depends on it (catalog, mount, tag overwrite). */
+export interface RequestAccess {
+  /** The caller's name, for logs; undefined for anonymous callers and registries without auth. */
+  readonly caller: string | undefined;
+  allows(repository: string, action: Action): boolean;
+  /** The catalog shows it to the caller. */
+  listable(repository: string): boolean;
+  /** May pull every repository (no access control, or an admin): a mount without `from` is for them only. */
+  readonly pullsEverything: boolean;
+  /** Logs and counts a refusal, and returns the 403 DENIED to throw. */
+  denied(repository: string, action: Action, detail?: Record<string, string>): RegistryError;
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -31,4 +46,5 @@ export interface RequestContext {
   readonly settings: RegistrySettings;
   readonly log: Logger;
   readonly metrics: RegistryMetrics;
+  readonly access: RequestAccess;
 }

@@ -45,6 +45,12 @@ export const ERROR_CATALOG = {
   READ_ONLY: entry('UNSUPPORTED', 405, 'the registry is in read-only mode'),
   TOO_MANY_UPLOADS: entry('TOOMANYREQUESTS', 429, 'too many concurrent uploads from this client'),
   TOO_MANY_AUTH_FAILURES: entry('TOOMANYREQUESTS', 429, 'too many failed logins from this address; try again later'),
+  /** A robot account past its expiry date (the message names it and when). */
+  ROBOT_EXPIRED: entry('UNAUTHORIZED', 401, 'the robot account has expired'),
+  /** A Bearer token that is not valid here (signature, issuer, audience, expiry). */
+  TOKEN_INVALID: entry('UNAUTHORIZED', 401, 'invalid or expired token'),
+  /** A /token request this token server does not answer (an unknown grant type, another service). */
+  TOKEN_REQUEST_INVALID: entry('UNSUPPORTED', 400, 'unsupported token request'),
 
   // distribution's extras beyond the spec.
   NOT_FOUND: entry('NOT_FOUND', 404, 'not found'),

@@ -34,6 +34,13 @@ export class RegistryMetrics {
     registers: [this.registry],
   });
   readonly authFailures = new Counter({ name: 'berth_registry_auth_failures_total', help: 'Rejected credentials', registers: [this.registry] });
+  readonly accessDenied = new Counter({
+    name: 'berth_registry_access_denied_total',
+    help: 'Requests refused for lack of rights, by action (403 DENIED, or 401 for a token without the scope)',
+    labelNames: ['action', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly tokensIssued = new Counter({ name: 'berth_registry_tokens_issued_total', help: 'Tokens issued by the /token endpoint', registers: [this.registry] });
   readonly throttled = new Counter({
     name: 'berth_registry_throttled_total',
     help: 'Requests answered 429 by reason',

@@ -1,9 +1,11 @@
-// The one route table of the registry API: each row is a path pattern and the handler of
-// every method it answers, so what is routed, what is allowed (405 and its Allow header)
-// and what runs can never drift apart. Repository names may contain slashes, so each
+// The one route table of the registry API: each row is a path pattern and, for every
+// method it answers, the access it needs and the handler, so what is routed, what is
+// allowed (405 and its Allow header), what a caller must be granted and what runs can
+// never drift apart. Repository names may contain slashes, so each
 // pattern anchors on the suffix; the raw (undecoded) path is matched, so `%2e` and
 // friends reach the name check as-is and fail it.
 import { isValidRepositoryName } from '../oci/names.js';
+import type { Action } from './access/actions.js';
 import type { RequestContext } from './context.js';
 import { handleBase } from './handlers/base.js';
 import { handleBlobDelete, handleBlobGet } from './handlers/blobs.js';
@@ -24,66 +26,83 @@ export interface RouteParams {
 
 type Handler = (ctx: RequestContext, params: Required<RouteParams>) => Promise<void> | void;
 
+/**
+ * What a request must be granted: any valid credential (the version check), the catalog
+ * (listed as far as the caller may pull), or an action on the repository in the path.
+ */
+export type AccessNeed = { readonly kind: 'base' } | { readonly kind: 'catalog' } | { readonly kind: 'repository'; readonly action: Action };
+
+interface MethodRow {
+  readonly need: AccessNeed;
+  readonly handle: Handler;
+}
+
 interface RouteRow {
   readonly kind: EndpointKind;
   readonly pattern: RegExp;
-  /** Handlers by method; HEAD is listed where GET's handler also answers HEAD. */
-  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+  /** By method; HEAD is listed where GET's handler also answers HEAD. */
+  readonly methods: Readonly<Partial<Record<string, MethodRow>>>;
 }
 
+const base = (handle: Handler): MethodRow => ({ need: { kind: 'base' }, handle });
+const catalog = (handle: Handler): MethodRow => ({ need: { kind: 'catalog' }, handle });
+const pull = (handle: Handler): MethodRow => ({ need: { kind: 'repository', action: 'pull' }, handle });
+const push = (handle: Handler): MethodRow => ({ need: { kind: 'repository', action: 'push' }, handle });
+const remove = (handle: Handler): MethodRow => ({ need: { kind: 'repository', action: 'delete' }, handle });
+
 export const ROUTES: readonly RouteRow[] = [
-  { kind: 'base', pattern: /^\/v2\/?$/, methods: { GET: handleBase, HEAD: handleBase } },
-  { kind: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: handleCatalog, HEAD: handleCatalog } },
+  { kind: 'base', pattern: /^\/v2\/?$/, methods: { GET: base(handleBase), HEAD: base(handleBase) } },
+  { kind: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: catalog(handleCatalog), HEAD: catalog(handleCatalog) } },
   {
     kind: 'tags',
     pattern: /^\/v2\/(?<name>.+)\/tags\/list$/,
-    methods: { GET: (ctx, p) => handleTags(ctx, p.name), HEAD: (ctx, p) => handleTags(ctx, p.name) },
+    methods: { GET: pull((ctx, p) => handleTags(ctx, p.name)), HEAD: pull((ctx, p) => handleTags(ctx, p.name)) },
   },
   {
     kind: 'manifest',
     pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
     methods: {
-      GET: (ctx, p) => handleManifestGet(ctx, p.name, p.reference),
-      HEAD: (ctx, p) => handleManifestGet(ctx, p.name, p.reference),
-      PUT: (ctx, p) => handleManifestPut(ctx, p.name, p.reference),
-      DELETE: (ctx, p) => handleManifestDelete(ctx, p.name, p.reference),
+      GET: pull((ctx, p) => handleManifestGet(ctx, p.name, p.reference)),
+      HEAD: pull((ctx, p) => handleManifestGet(ctx, p.name, p.reference)),
+      PUT: push((ctx, p) => handleManifestPut(ctx, p.name, p.reference)),
+      DELETE: remove((ctx, p) => handleManifestDelete(ctx, p.name, p.reference)),
     },
   },
   {
     kind: 'upload-start',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
-    methods: { POST: (ctx, p) => handleUploadStart(ctx, p.name) },
+    methods: { POST: push((ctx, p) => handleUploadStart(ctx, p.name)) },
   },
   {
     kind: 'upload',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<id>[^/]+)$/,
     methods: {
-      GET: (ctx, p) => handleUploadGet(ctx, p.name, p.id),
-      PATCH: (ctx, p) => handleUploadPatch(ctx, p.name, p.id),
-      PUT: (ctx, p) => handleUploadPut(ctx, p.name, p.id),
-      DELETE: (ctx, p) => handleUploadDelete(ctx, p.name, p.id),
+      GET: push((ctx, p) => handleUploadGet(ctx, p.name, p.id)),
+      PATCH: push((ctx, p) => handleUploadPatch(ctx, p.name, p.id)),
+      PUT: push((ctx, p) => handleUploadPut(ctx, p.name, p.id)),
+      DELETE: push((ctx, p) => handleUploadDelete(ctx, p.name, p.id)),
     },
   },
   {
     kind: 'blob',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
     methods: {
-      GET: (ctx, p) => handleBlobGet(ctx, p.name, p.digest),
-      HEAD: (ctx, p) => handleBlobGet(ctx, p.name, p.digest),
-      DELETE: (ctx, p) => handleBlobDelete(ctx, p.name, p.digest),
+      GET: pull((ctx, p) => handleBlobGet(ctx, p.name, p.digest)),
+      HEAD: pull((ctx, p) => handleBlobGet(ctx, p.name, p.digest)),
+      DELETE: remove((ctx, p) => handleBlobDelete(ctx, p.name, p.digest)),
     },
   },
   {
     kind: 'referrers',
     pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/,
-    methods: { GET: (ctx, p) => handleReferrers(ctx, p.name, p.digest), HEAD: (ctx, p) => handleReferrers(ctx, p.name, p.digest) },
+    methods: { GET: pull((ctx, p) => handleReferrers(ctx, p.name, p.digest)), HEAD: pull((ctx, p) => handleReferrers(ctx, p.name, p.digest)) },
   },
 ];
 
 export interface Route {
   readonly kind: EndpointKind;
   readonly params: RouteParams;
-  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+  readonly methods: Readonly<Partial<Record<string, MethodRow>>>;
 }
 
 export type RouteResult =
@@ -107,10 +126,15 @@ export function allowedMethods(route: Route): string[] {
   return Object.keys(route.methods);
 }
 
-/** Runs the route's handler for `ctx.method`; undefined when the method is not allowed. */
-export function handlerFor(route: Route, method: string): ((ctx: RequestContext) => Promise<void> | void) | undefined {
-  const handler = Object.prototype.hasOwnProperty.call(route.methods, method) ? route.methods[method] : undefined;
-  if (!handler) return undefined;
+export interface BoundHandler {
+  readonly need: AccessNeed;
+  run(ctx: RequestContext): Promise<void> | void;
+}
+
+/** The route's handler for `method`, and the access it needs; undefined when the method is not allowed. */
+export function handlerFor(route: Route, method: string): BoundHandler | undefined {
+  const row = Object.prototype.hasOwnProperty.call(route.methods, method) ? route.methods[method] : undefined;
+  if (!row) return undefined;
   const params = { name: '', reference: '', digest: '', id: '', ...route.params };
-  return (ctx) => handler(ctx, params);
+  return { need: row.need, run: (ctx) => row.handle(ctx, params) };
 }

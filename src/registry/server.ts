@@ -1,6 +1,7 @@
-// The registry HTTP(S) server: one pass per request through limits, auth, routing and a
-// handler, with OCI error bodies for every failure, metrics, health endpoints and one
-// JSON access-log line per request.
+// The registry HTTP(S) server: one pass per request through limits, authentication,
+// routing, authorization (what the route table says the method needs) and a handler,
+// with OCI error bodies for every failure, metrics, health endpoints and one JSON
+// access-log line per request.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -9,14 +10,18 @@ import type { Logger } from 'pino';
 import { StorageUnavailableError } from '../storage/driver/driver.js';
 import { SymlinkRefusedError } from '../storage/driver/fs-root.js';
 import type { RegistryStorage } from '../storage/types.js';
-import type { BasicAuthenticator } from './auth/basic-auth.js';
-import type { RegistrySettings, RequestContext } from './context.js';
+import type { Action } from './access/actions.js';
+import { challengeHeader, type ChallengeRequest } from './access/challenge.js';
+import type { Gatekeeper } from './access/gatekeeper.js';
+import { principalOf, type Identity } from './access/identity.js';
+import { CATALOG_SCOPE, challengeScope } from './token/scope.js';
+import type { RegistrySettings, RequestAccess, RequestContext } from './context.js';
 import { RegistryError } from './errors.js';
 import { HealthCheck } from './health.js';
 import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type AuthFailureTracker, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
-import { allowedMethods, handlerFor, route, type EndpointKind } from './router.js';
+import { allowedMethods, handlerFor, route, type AccessNeed, type EndpointKind } from './router.js';
 import { UploadStateCodec } from './upload-state.js';
 import { listenOn } from '../util/listen.js';
 
@@ -33,8 +38,8 @@ export interface RegistryServerOptions {
   /** Signs upload state in Locations; replicas that share it can continue each other's uploads. */
   readonly uploadSecret: Buffer;
   readonly logger: Logger;
-  readonly authenticator?: BasicAuthenticator;
-  readonly realm?: string;
+  /** Who may do what; undefined: no authentication at all (`serve filesystem`). */
+  readonly gatekeeper?: Gatekeeper;
   readonly settings?: Partial<RegistrySettings>;
   readonly limits?: Partial<LimitSettings>;
   readonly timeouts?: Partial<TimeoutSettings>;
@@ -56,6 +61,13 @@ export interface ExtensionRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly log: Logger;
+  /**
+   * Who sent the request, checked as on /v2 (failure limits, robots, tokens), from its
+   * Authorization header or the one given (an OAuth2 password grant's, made up from the
+   * form). Failures throw the 401 (or 429) the registry would answer, with a Basic
+   * challenge: the caller of an extension signs in with a password.
+   */
+  identify(authorization?: string): Promise<Identity>;
 }
 
 /**
@@ -79,6 +91,15 @@ export const DEFAULT_SETTINGS: RegistrySettings = {
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Handlers' view of a registry without authentication: everything is allowed. */
+const OPEN_ACCESS: RequestAccess = {
+  caller: undefined,
+  allows: () => true,
+  listable: () => true,
+  pullsEverything: true,
+  denied: (repository, action) => new RegistryError('DENIED', undefined, { repository, action }),
+};
 
 function splitUrl(url: string): { path: string; query: URLSearchParams } {
   // Never normalise the path: `..` and `%2e` must reach the name check untouched.
@@ -173,21 +194,33 @@ export class RegistryServer {
       for (const extension of this.options.extensions ?? []) {
         if (!extension.claims(path)) continue;
         endpointKind = extension.name;
-        await extension.handle({ req, res, method, path, query, log });
+        const identify = async (authorization = req.headers.authorization): Promise<Identity> => {
+          const identity = await this.identify(req, authorization, remote, path, 'basic');
+          user = principalOf(identity);
+          return identity;
+        };
+        await extension.handle({ req, res, method, path, query, log, identify });
         return;
       }
       if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', undefined, { path });
-      if (this.options.authenticator) user = await this.authenticate(req, remote, path);
+      const gatekeeper = this.options.gatekeeper;
+      const identity = gatekeeper ? await this.identify(req, req.headers.authorization, remote, path, 'registry') : undefined;
+      user = identity && principalOf(identity);
       const routed = route(path);
       if (!routed.ok) {
+        // Callers without credentials learn nothing about paths before they sign in.
+        if (identity?.kind === 'anonymous') throw this.unauthorized(req, {});
         if (routed.reason === 'name-invalid') throw new RegistryError('NAME_INVALID', undefined, { name: routed.name });
         throw new RegistryError('NOT_FOUND', 'no such endpoint', { path });
       }
       endpointKind = routed.route.kind;
       const handler = handlerFor(routed.route, method);
       if (!handler) {
+        if (identity?.kind === 'anonymous') throw this.unauthorized(req, {});
         throw new RegistryError('METHOD_UNSUPPORTED', `${method} is not supported here`, { method }, { Allow: allowedMethods(routed.route).join(', ') });
       }
+      const access = gatekeeper && identity ? this.accessFor(identity, remote, path) : OPEN_ACCESS;
+      if (gatekeeper && identity) this.authorize(identity, handler.need, routed.route.params.name ?? '', req, access);
       if (this.settings.readOnly && WRITE_METHODS.has(method)) throw new RegistryError('READ_ONLY');
       if (isUpload(routed.route.kind, method, req)) {
         releaseUpload = this.uploads.acquire(remote);
@@ -209,8 +242,9 @@ export class RegistryServer {
         settings: this.settings,
         log,
         metrics: this.metrics,
+        access,
       };
-      await handler(ctx);
+      await handler.run(ctx);
     } catch (error) {
       await this.fail(req, res, method, error);
     }
@@ -227,26 +261,100 @@ export class RegistryServer {
     this.socketBytes.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
   }
 
-  /** The authenticated user; throws 401 (or 429 for an address that keeps failing). */
-  private async authenticate(req: IncomingMessage, remote: string, path: string): Promise<string> {
-    const authenticator = this.options.authenticator!;
+  private challengeRequest(req: IncomingMessage, extra: Omit<ChallengeRequest, 'host' | 'tls'>): ChallengeRequest {
+    return { host: req.headers.host, tls: this.options.tls !== undefined, ...extra };
+  }
+
+  /** A 401 with the registry's challenge (Basic, or Bearer with the scope the request needs). */
+  private unauthorized(req: IncomingMessage, extra: Omit<ChallengeRequest, 'host' | 'tls'>, kind: 'UNAUTHORIZED' | 'ROBOT_EXPIRED' | 'TOKEN_INVALID' = 'UNAUTHORIZED', message?: string): RegistryError {
+    const challenge = challengeHeader(this.options.gatekeeper!.challenge, this.challengeRequest(req, extra));
+    return new RegistryError(kind, message, null, { 'WWW-Authenticate': challenge });
+  }
+
+  /**
+   * Who sent the request (anonymous when no credentials came); throws 401 for credentials
+   * that do not hold, 429 for an address that keeps failing. `basic`: the challenge is
+   * Basic whatever the registry's scheme (the token endpoint takes passwords).
+   */
+  private async identify(req: IncomingMessage, authorization: string | undefined, remote: string, path: string, challenge: 'registry' | 'basic'): Promise<Identity> {
+    const gatekeeper = this.options.gatekeeper;
+    if (!gatekeeper) return { kind: 'anonymous' };
     const blockedMs = this.authFailures.blockedFor(remote);
     // A blocked address may still use credentials verified before (cache hits cost no
     // bcrypt); anything that would need a fresh check is refused until the block ends.
-    const result = await authenticator.authenticate(req.headers.authorization, { allowVerify: blockedMs === 0 });
-    if (result.ok) return result.user;
-    if (result.reason === 'needs-verify') {
-      this.metrics.throttled.inc({ reason: 'auth-failures' });
-      throw new RegistryError('TOO_MANY_AUTH_FAILURES', undefined, null, { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
+    const result = await gatekeeper.identify(authorization, { allowVerify: blockedMs === 0 });
+    if (result.ok) return result.identity;
+    const refuse = (kind: 'UNAUTHORIZED' | 'ROBOT_EXPIRED' | 'TOKEN_INVALID', message?: string, error?: ChallengeRequest['error']): RegistryError => {
+      if (challenge === 'basic') {
+        const realm = gatekeeper.challenge.scheme === 'basic' ? gatekeeper.challenge.realm : 'Registry Realm';
+        return new RegistryError(kind, message, null, { 'WWW-Authenticate': challengeHeader({ scheme: 'basic', realm }, this.challengeRequest(req, {})) });
+      }
+      return this.unauthorized(req, error ? { error } : {}, kind, message);
+    };
+    switch (result.reason) {
+      case 'needs-verify':
+        this.metrics.throttled.inc({ reason: 'auth-failures' });
+        throw new RegistryError('TOO_MANY_AUTH_FAILURES', undefined, null, { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
+      case 'rejected':
+        this.metrics.authFailures.inc();
+        if (this.authFailures.recordFailure(remote)) log(this.options.logger, remote, path);
+        else this.options.logger.warn({ remote, path }, 'authentication failed');
+        throw refuse('UNAUTHORIZED');
+      case 'robot-expired':
+        this.metrics.authFailures.inc();
+        this.options.logger.warn({ remote, path, robot: result.robot, expiredAt: result.expiredAt }, 'robot account expired');
+        throw refuse('ROBOT_EXPIRED', `robot account ${result.robot} expired at ${result.expiredAt}`);
+      case 'token-invalid':
+        // Tokens cost no bcrypt and cannot be guessed: they do not count towards the block.
+        this.metrics.authFailures.inc();
+        this.options.logger.warn({ remote, path, reason: result.detail }, 'token rejected');
+        throw refuse('TOKEN_INVALID', undefined, 'invalid_token');
+      case 'malformed':
+        throw refuse('UNAUTHORIZED');
     }
-    if (result.reason === 'rejected') {
-      this.metrics.authFailures.inc();
-      if (this.authFailures.recordFailure(remote)) log(this.options.logger, remote, path);
-      else this.options.logger.warn({ remote, path }, 'authentication failed');
+  }
+
+  /** What handlers may ask about the caller's rights. */
+  private accessFor(identity: Identity, remote: string, path: string): RequestAccess {
+    const control = this.options.gatekeeper!.control;
+    const caller = principalOf(identity);
+    return {
+      caller,
+      allows: (repository, action) => control.decide(identity, repository, action) === 'allow',
+      listable: (repository) => control.listable(identity, repository),
+      pullsEverything: control.pullsEverything(identity),
+      denied: (repository, action, detail = {}) => {
+        this.metrics.accessDenied.inc({ action, status: '403' });
+        this.options.logger.warn({ remote, user: caller, repository, action, path, ...detail }, 'access denied');
+        return new RegistryError('DENIED', `requested access to the resource is denied: ${action} on ${repository}`, { repository, action, ...detail });
+      },
+    };
+  }
+
+  /** Throws the 401 or 403 a request gets when the caller may not do what it needs. */
+  private authorize(identity: Identity, need: AccessNeed, repository: string, req: IncomingMessage, access: RequestAccess): void {
+    const control = this.options.gatekeeper!.control;
+    let decision;
+    let scope: string | undefined;
+    let action: Action | 'catalog' | undefined;
+    if (need.kind === 'base') decision = control.decideBase(identity);
+    else if (need.kind === 'catalog') {
+      decision = control.decideCatalog(identity);
+      scope = CATALOG_SCOPE;
+      action = 'catalog';
+    } else {
+      decision = control.decide(identity, repository, need.action);
+      scope = challengeScope(repository, need.action);
+      action = need.action;
     }
-    throw new RegistryError('UNAUTHORIZED', undefined, null, {
-      'WWW-Authenticate': `Basic realm="${this.options.realm ?? 'Registry Realm'}"`,
-    });
+    if (decision === 'allow') return;
+    if (decision === 'deny' && action !== undefined && action !== 'catalog') throw access.denied(repository, action);
+    if (identity.kind === 'token' && action !== undefined) {
+      // A token without the scope: the client asks its token server again, and may come back.
+      this.metrics.accessDenied.inc({ action, status: '401' });
+      this.options.logger.info({ user: access.caller, repository: need.kind === 'repository' ? repository : undefined, action, scope }, 'token lacks the scope');
+    }
+    throw this.unauthorized(req, { ...(scope !== undefined ? { scope } : {}), ...(identity.kind === 'token' ? { error: 'insufficient_scope' as const } : {}) });
   }
 
   private async fail(req: IncomingMessage, res: ServerResponse, method: string, error: unknown): Promise<void> {

@@ -268,6 +268,13 @@ export class LayoutStorage implements RegistryStorage {
     const digest = digestOf(bytes, claimed?.algorithm ?? 'sha256');
     if (claimed && claimed.value !== digest.value) return { ok: false, reason: 'digest-mismatch', actual: digest.value };
 
+    const tags = [...new Set([...(claimed ? [] : [reference]), ...(request.extraTags ?? [])])];
+    if (request.moveTags === false) {
+      for (const tag of tags) {
+        const current = await this.resolveTag(repository, tag);
+        if (current && current.value !== digest.value) return { ok: false, reason: 'tag-exists', tag, current: current.value };
+      }
+    }
     const missing = await this.missingReferences(repository, parsed.manifest);
     if (missing.length > 0) return { ok: false, reason: 'missing-references', missing };
 
@@ -275,7 +282,6 @@ export class LayoutStorage implements RegistryStorage {
     await this.writeLink(revisionLinkDirectory(repository, digest), digest);
     this.changed({ kind: 'listing', path: `${revisionsDirectory(repository)}/${digest.algorithm}` });
     this.changed({ kind: 'repository', repository });
-    const tags = [...new Set([...(claimed ? [] : [reference]), ...(request.extraTags ?? [])])];
     for (const tag of tags) await this.setTag(repository, tag, digest);
     return { ok: true, digest: digest.value, manifest: parsed.manifest, tags };
   }

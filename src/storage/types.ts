@@ -51,7 +51,9 @@ export type PutManifestResult =
   | { readonly ok: true; readonly digest: string; readonly manifest: Manifest; readonly tags: readonly string[] }
   | { readonly ok: false; readonly reason: 'invalid'; readonly message: string }
   | { readonly ok: false; readonly reason: 'digest-mismatch'; readonly actual: string }
-  | { readonly ok: false; readonly reason: 'missing-references'; readonly missing: readonly string[] };
+  | { readonly ok: false; readonly reason: 'missing-references'; readonly missing: readonly string[] }
+  /** `moveTags` was false and the tag points at another manifest; nothing was written. */
+  | { readonly ok: false; readonly reason: 'tag-exists'; readonly tag: string; readonly current: string };
 
 export interface PutManifestRequest {
   readonly repository: string;
@@ -61,6 +63,8 @@ export interface PutManifestRequest {
   readonly contentType: string | undefined;
   /** Extra tags to point at the manifest (OCI `?tag=` parameters). */
   readonly extraTags?: readonly string[];
+  /** false: refuse to move a tag that points at another manifest (the caller may not overwrite). Default true. */
+  readonly moveTags?: boolean;
 }
 
 export interface RepositoryPage {
@@ -118,4 +122,27 @@ export interface RegistryStorage {
   checkHealth(): Promise<void>;
   /** What `registry gc` runs recorded (GC runs as its own process). */
   gcStatus(): Promise<GcStatus>;
+}
+
+/**
+ * A robot account as stored (docker/registry/v2/_berth/robots/NAME.json): its bounds and
+ * the bcrypt hash of its secret, never the secret itself.
+ */
+export interface RobotRecord {
+  /** Without the `robot$` prefix. */
+  readonly name: string;
+  /** Repository globs it may reach. */
+  readonly repositories: readonly string[];
+  readonly actions: readonly string[];
+  readonly createdAt: string;
+  /** ISO time, or null: never. */
+  readonly expiresAt: string | null;
+  /** bcrypt hash of the secret; null when the hash is kept in an htpasswd file instead. */
+  readonly secretHash: string | null;
+}
+
+/** The robot accounts the registry reads (created and deleted by `berth registry robot`). */
+export interface RobotDirectory {
+  /** The robot named NAME (without prefix); undefined when there is none. Fresh within a second. */
+  lookup(name: string): Promise<RobotRecord | undefined>;
 }

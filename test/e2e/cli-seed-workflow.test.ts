@@ -128,7 +128,17 @@ test('berth registry images and berth registry status show the pushed image and 
   const table = (await cli.berth(['registry', 'images', '-n', berth.host])).stdout;
   assert.match(table, new RegExp(`\\| ${berth.host.replace(/\./g, '\\.')} +\\| library/nginx +\\| 1\\.25 +\\| ${amd64.config.digest.slice(7, 19)} +\\|`));
   const status = JSON.parse((await cli.berth(['registry', 'status', '--json'])).stdout) as Array<Record<string, string>>;
-  assert.deepEqual(status, [{ Name: berth.host, URL: berth.url, UserName: TEST_USER, Password: '******', Healthy: 'ok' }]);
+  assert.deepEqual(status, [
+    {
+      Name: berth.host,
+      URL: berth.url,
+      UserName: TEST_USER,
+      Password: '******',
+      Healthy: 'ok',
+      Actions: 'pull,push,delete,overwrite on **',
+      Access: [{ repositories: '**', actions: ['pull', 'push', 'delete', 'overwrite'] }],
+    },
+  ]);
 });
 
 test('docker, ctr and skopeo pull the pushed image with the same digest', async () => {

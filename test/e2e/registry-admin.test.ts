@@ -100,9 +100,10 @@ test('status: a table of every login, pinged with its credentials; unreachable a
   const table = await home.berth(['registry', 'status'], { allowFailure: true });
   assert.equal(table.code, 1, 'a failed registry makes the exit code 1');
   const lines = table.stdout.split('\n');
-  assert.match(lines[1]!, /^\| Name +\| URL +\| UserName \| Password \| Healthy \|$/);
-  assert.match(table.stdout, new RegExp(`\\| ${registry.host} +\\| http://${registry.host} +\\| admin +\\| \\*{6} +\\| ok +\\|`));
-  assert.match(table.stdout, new RegExp(`\\| ${distribution.host} +\\| http://${distribution.host} +\\| admin +\\| \\*{6} +\\| ok +\\|`));
+  assert.match(lines[1]!, /^\| Name +\| URL +\| UserName \| Password \| Healthy \| Actions +\|$/);
+  // Berth tells what the login may do (no policy: everything); distribution does not.
+  assert.match(table.stdout, new RegExp(`\\| ${registry.host} +\\| http://${registry.host} +\\| admin +\\| \\*{6} +\\| ok +\\| pull,push,delete,overwrite on \\*\\* +\\|`));
+  assert.match(table.stdout, new RegExp(`\\| ${distribution.host} +\\| http://${distribution.host} +\\| admin +\\| \\*{6} +\\| ok +\\| - +\\|`));
   assert.match(table.stdout, new RegExp(`\\| 127\\.0\\.0\\.1:${closedPort} +\\| http://127\\.0\\.0\\.1:${closedPort} +\\| admin +\\| \\*{6} +\\| failed +\\|`));
   assert.match(table.stdout, new RegExp(`127\\.0\\.0\\.1:${closedPort}: failed: connection refused`));
   assert.ok(!table.stdout.includes(TEST_PASSWORD), 'passwords are masked by default');

@@ -1,8 +1,11 @@
 // The OCI distribution-spec conformance suite (the real Go program) against Berth with
 // auth on and every API and data switch on. Sparse manifests contradict the
 // MANIFEST_BLOB_UNKNOWN check, so they run in a second pass with
-// `allowSparseManifests`, which is Berth's switch for partial mirrors.
+// `allowSparseManifests`, which is Berth's switch for partial mirrors. A third pass runs
+// in token mode: Berth as its own token server, the suite fetching Bearer tokens.
 import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TOKEN_DEFAULTS } from '../../src/registry/config.js';
 import { startBerth } from '../support/berth.js';
 import { assertFullPass, runConformance } from '../support/conformance.js';
 import { stopAll } from '../support/process.js';
@@ -29,6 +32,17 @@ test('conformance: sparse manifests with allowSparseManifests', { timeout: 600_0
   try {
     const { output } = await runConformance(registry.host, true);
     assertFullPass(output, true);
+  } finally {
+    await registry.stop();
+  }
+});
+
+test('conformance: token auth (Berth issues the Bearer tokens), every API switch', { timeout: 600_000 }, async () => {
+  const registry = await startBerth({ config: { token: { mode: 'issue', realm: undefined, ...TOKEN_DEFAULTS } } });
+  try {
+    const { output } = await runConformance(registry.host, false);
+    assertFullPass(output, false);
+    assert.match(await registry.logs(), /"msg":"token issued"/, 'the suite signed in with tokens');
   } finally {
     await registry.stop();
   }

@@ -45,8 +45,8 @@ test('berth shim validate accepts the sample config without warnings and masks i
   assert.equal(settings['fallback'], true);
   assert.equal(settings['probeTimeout'], '2s');
   assert.equal(settings.registries[0]!['address'], 'http://sealos.hub:5000');
-  assert.equal(settings.registries[0]!['auth'], 'admin:******');
-  assert.ok(!result.stdout.includes('passw0rd'), 'the password is masked');
+  assert.equal(settings.registries[0]!['auth'], 'robot$nodes:******', 'nodes sign in with a pull-only robot');
+  assert.ok(!result.stdout.includes('PASTE-THE-ROBOT-SECRET-HERE'), 'the secret is masked');
 });
 
 test('berth shim validate: bad files fail with a reason, unknown keys are warnings, --version prints the version', async () => {

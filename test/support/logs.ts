@@ -16,8 +16,20 @@ export function testLogPath(kind: string): string {
   return path.join(TEST_LOG_DIR, `${kind}-${process.pid}-${counter}.log`);
 }
 
+/**
+ * Secrets made during the run (robot secrets, tokens), kept beside the logs (not a .log
+ * file itself) so the secrets-hygiene test, which runs last, can look for them in every log.
+ */
+export const SECRETS_FILE = path.join(TEST_LOG_DIR, 'secrets.list');
+
+export function recordSecret(secret: string): void {
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  appendFileSync(SECRETS_FILE, `${secret}\n`, { mode: 0o600 });
+}
+
 /** Keeps what a CLI run printed (its "default output"), unless the user asked for secrets. */
 export function recordCliOutput(args: readonly string[], stdout: string, stderr: string): void {
-  if (args.includes('--show-password')) return;
+  // --show-password, and `robot create`, whose one job is to print the secret.
+  if (args.includes('--show-password') || (args.includes('robot') && args.includes('create'))) return;
   appendFileSync(testLogPath('cli'), `$ berth ${args.join(' ')}\n${stdout}\n--- stderr ---\n${stderr}\n`);
 }

@@ -1,10 +1,11 @@
 // Registers the registry administration commands under `berth registry`: one module per
-// command (status, images/image, rmi, gc, save, sync/copy, passwd).
+// command (status, images/image, rmi, gc, save, sync/copy, passwd, robot).
 import type { Command } from 'commander';
 import { registerGc } from './gc.js';
 import { registerImages } from './images.js';
 import { registerPasswd } from './passwd.js';
 import { registerRmi } from './rmi.js';
+import { registerRobot } from './robot.js';
 import { registerSave } from './save.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
@@ -17,4 +18,5 @@ export function registerRegistryAdmin(registry: Command): void {
   registerSave(registry);
   registerSync(registry);
   registerPasswd(registry);
+  registerRobot(registry);
 }

@@ -1,30 +1,27 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
-import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
-import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
+import { LOG_LEVELS, REGISTRY_DEFAULTS, TOKEN_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
+import { RegistryMetrics } from '../../registry/metrics.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
 import type { LayoutStorage, StorageChange } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
-import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
+import { htpasswdFile, setUpAccess, type AccessSetup } from './access-setup.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
 import { isWorker, runPrimary, workerLinks, workerShare, type WorkerLinks } from './cluster.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
-export const DEFAULT_USER = 'admin';
-export const DEFAULT_PASSWORD = 'passw0rd';
+export { DEFAULT_PASSWORD, DEFAULT_USER } from './access-setup.js';
 
 interface ServeFlags {
   addr?: string;
@@ -37,6 +34,7 @@ interface ServeFlags {
   tlsClientCa?: string;
   metricsAddr?: string;
   workers?: string;
+  tokenServer?: boolean;
 }
 
 export function defaultDataDir(): string {
@@ -71,6 +69,10 @@ async function loadConfig(flags: ServeFlags): Promise<{ config: RegistryConfig; 
     ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel as LogLevel } : {}),
     ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
   };
+  if (flags.tokenServer) {
+    if (config.token?.mode === 'trust') throw new CliError(`--token-server makes Berth issue its own tokens, but ${flags.config} trusts an external issuer`, 'drop one of them');
+    return { config: { ...config, token: config.token ?? { mode: 'issue', realm: undefined, ...TOKEN_DEFAULTS } }, warnings };
+  }
   return { config, warnings };
 }
 
@@ -78,22 +80,6 @@ function parseWorkers(text: string): number {
   const workers = Number(text);
   if (!/^\d{1,3}$/.test(text) || workers < 1 || workers > 256) throw new CliError(`invalid --workers ${JSON.stringify(text)}`, 'give a number of processes from 1 to 256');
   return workers;
-}
-
-/** With no htpasswd configured, use (or create) `<data-dir>/htpasswd` for admin/passw0rd. */
-async function ensureDefaultHtpasswd(dataDir: string, log: Logger): Promise<string> {
-  const file = path.join(dataDir, 'htpasswd');
-  if (await stat(file).catch(() => undefined)) {
-    log.warn({ htpasswd: file }, 'no htpasswd configured; using the one in the data directory');
-    return file;
-  }
-  const hash = bcrypt.hashSync(DEFAULT_PASSWORD, 10);
-  await writeFileAtomic(file, `${DEFAULT_USER}:${hash}\n`, 0o600);
-  log.warn(
-    { htpasswd: file, user: DEFAULT_USER },
-    `no htpasswd configured; created one for the default user "${DEFAULT_USER}" with the default password. Change it with: berth registry passwd --htpasswd ${file}`,
-  );
-  return file;
 }
 
 export interface RunningRegistry {
@@ -154,13 +140,6 @@ async function openRegistryStorage(config: RegistryConfig, onChange?: (change: S
   return { storage, localDir: location.kind === 'filesystem' ? location.root : config.dataDir };
 }
 
-/** The htpasswd file to use: the configured one, or the default one (created if absent). */
-async function htpasswdFile(config: RegistryConfig, localDir: string, log: Logger): Promise<string> {
-  if (config.htpasswd) return config.htpasswd;
-  await mkdir(localDir, { recursive: true });
-  return ensureDefaultHtpasswd(localDir, log);
-}
-
 /** Upload purging every `uploadPurgeInterval`, when enabled; returns its stop function. */
 function startPurge(config: RegistryConfig, storage: LayoutStorage, log: Logger): () => void {
   if (!config.uploadPurgeEnabled) return () => undefined;
@@ -190,26 +169,16 @@ export async function startRegistry({ config, log, auth, worker }: StartOptions)
   const { listen, metrics: metricsListen } = listenAddresses(config);
   const { storage, localDir } = await openRegistryStorage(config, worker ? (change) => worker.onChange(change) : undefined);
   const uploadSecret = config.httpSecret !== undefined ? Buffer.from(config.httpSecret) : await sharedSecret(storage.driver);
-  let authenticator: BasicAuthenticator | undefined;
-  if (auth) {
-    const file = await htpasswdFile(config, localDir, log);
-    const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
-    try {
-      await htpasswd.load();
-    } catch (error) {
-      throw new CliError(`cannot read htpasswd ${file}: ${(error as Error).message}`, 'create it with: berth registry passwd --htpasswd FILE');
-    }
-    if (htpasswd.userCount === 0) log.warn({ htpasswd: file }, 'htpasswd has no usable bcrypt entries; every request will be refused');
-    authenticator = new BasicAuthenticator(htpasswd, { cacheTtlMs: config.authCacheTtlMs });
-  } else {
-    log.warn('authentication is off: anyone who can reach this port can push and delete');
-  }
+  const metrics = new RegistryMetrics(() => storage.gcStatus());
+  let access: AccessSetup | undefined;
+  if (auth) access = await setUpAccess({ config, driver: storage.driver, htpasswd: await htpasswdFile(config, localDir, log), metrics, log });
+  else log.warn('authentication is off: anyone who can reach this port can push and delete');
   const server = new RegistryServer({
     storage,
     uploadSecret,
     logger: log,
-    ...(authenticator ? { authenticator } : {}),
-    realm: config.realm,
+    metrics,
+    ...(access ? { gatekeeper: access.gatekeeper, extensions: access.extensions } : {}),
     settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
     timeouts: config.timeouts,
@@ -258,7 +227,7 @@ async function startPrimary(config: RegistryConfig, log: Logger, workers: number
   const running = await runPrimary({
     workers,
     // The workers use the file decided here (the default one, if none is configured).
-    workerEnv: { BERTH_WORKER_HTPASSWD: htpasswd },
+    workerEnv: htpasswd !== undefined ? { BERTH_WORKER_HTPASSWD: htpasswd } : {},
     log,
     limits: config.limits,
     storage,
@@ -333,6 +302,7 @@ export function registerServe(registry: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--metrics-addr <host:port>', 'serve /metrics, /livez and /readyz on this separate address')
+    .option('--token-server', 'issue Bearer tokens at /token (docker\'s token protocol), signed with a key kept in the storage')
     .option('--workers <n>', `worker processes behind the port (default: one per CPU, ${availableParallelism()} here)`)
     .addHelpText(
       'after',
@@ -340,6 +310,7 @@ export function registerServe(registry: Command): void {
 Examples:
   berth registry serve --data-dir /var/lib/registry --addr 0.0.0.0:5000
   berth registry serve --config /etc/registry/registry_config.yml
+  berth registry serve --data-dir /var/lib/registry --token-server
   berth registry serve filesystem /var/lib/registry --port 5050`,
     )
     .action(async (flags: ServeFlags) => {

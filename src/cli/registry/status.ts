@@ -1,7 +1,9 @@
 // `berth registry status`: every registry in the auth file, pinged with its own
-// credentials, in sealctl's table (Name | URL | UserName | Password | Healthy).
+// credentials, in sealctl's table (Name | URL | UserName | Password | Healthy), plus
+// what those credentials may do where the registry tells (Berth: GET /berth/v1/access).
 import type { Command } from 'commander';
 import { listCredentials, readAuthFile } from '../../client/auth-file.js';
+import type { AccessReport } from '../../client/registry-client.js';
 import { mapSettled } from '../../util/pool.js';
 import { authFilePath } from '../credentials.js';
 import { maskSecret, renderJson, renderTable } from '../output.js';
@@ -21,16 +23,28 @@ export interface StatusRow {
   readonly UserName: string;
   readonly Password: string;
   readonly Healthy: 'ok' | 'failed';
+  /** What the credentials may do, per repository glob; '-' when the registry does not tell. */
+  readonly Actions: string;
   /** Where the registry was declared insecure (a flag, a file, a login record); absent when it was not. */
   readonly InsecureFrom?: string;
   readonly Error?: string;
+}
+
+/** `pull,push on library/**; pull on **` (globs with no actions left out; long lists cut). */
+export function describeAccess(report: AccessReport | undefined): string {
+  if (!report) return '-';
+  const granted = report.grants.filter((grant) => grant.actions.length > 0).map((grant) => `${grant.actions.join(',')} on ${grant.repositories}`);
+  const expiry = report.expiresAt !== null ? ` (expires ${report.expiresAt})` : '';
+  if (granted.length === 0) return `none${expiry}`;
+  const shown = granted.length > 3 ? [...granted.slice(0, 3), `+${granted.length - 3} more`] : granted;
+  return `${shown.join('; ')}${expiry}`;
 }
 
 export function registerStatus(registry: Command): void {
   const command = registry
     .command('status')
     .description('ping every registry in the auth file with its credentials')
-    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, InsecureFrom, Error}]')
+    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, Actions, Access, InsecureFrom, Error}]')
     .option('--show-password', 'print passwords instead of ******')
     .option('--timeout <seconds>', 'give up on a registry after this long', '5');
   addConnectionOptions(command).addHelpText(
@@ -56,18 +70,20 @@ Examples:
     const results = await mapSettled(logins, 8, async ({ registry, credentials }): Promise<StatusRow> => {
       const { client, plan } = await openRemote(registry, flags, { credentials, attempts: 1, timeoutMs });
       // The URL is read after the check: an insecure registry may have fallen back to http.
-      const row = (healthy: StatusRow['Healthy'], error?: unknown): StatusRow => ({
+      const row = (healthy: StatusRow['Healthy'], error?: unknown, report?: AccessReport): StatusRow => ({
         Name: registry,
         URL: client.endpoint.baseUrl.origin,
         UserName: credentials.username ?? '',
         Password: flags.showPassword ? (credentials.password ?? '') : maskSecret(credentials.password),
         Healthy: healthy,
+        Actions: healthy === 'ok' ? describeAccess(report) : '',
+        ...(flags.json && report ? { Access: report.grants } : {}),
         ...(plan.insecureFrom ? { InsecureFrom: plan.insecureFrom } : {}),
         ...(error !== undefined ? { Error: explainLine(error) } : {}),
       });
       try {
         await client.checkLogin();
-        return row('ok');
+        return row('ok', undefined, await client.accessReport().catch(() => undefined));
       } catch (error) {
         return row('failed', error);
       } finally {
@@ -82,8 +98,8 @@ Examples:
     if (flags.json) process.stdout.write(`${renderJson(rows)}\n`);
     else {
       const table = renderTable(
-        ['Name', 'URL', 'UserName', 'Password', 'Healthy'],
-        rows.map((row) => [row.Name, row.URL, row.UserName, row.Password, row.Healthy]),
+        ['Name', 'URL', 'UserName', 'Password', 'Healthy', 'Actions'],
+        rows.map((row) => [row.Name, row.URL, row.UserName, row.Password, row.Healthy, row.Actions]),
       );
       // Reasons go under the table: they are long, and the Healthy column stays ok/failed.
       const reasons = rows.filter((row) => row.Error !== undefined).map((row) => `${row.Name}: failed: ${row.Error}\n`);

@@ -1,12 +1,16 @@
-// HTTP Basic authentication against an htpasswd file. bcrypt at cost 10 takes tens of
-// milliseconds, so a verified Authorization header is remembered for a short time, as
-// an HMAC under a per-process random key: the password itself is never kept, and a
-// memory dump does not give it away.
+// HTTP Basic authentication against bcrypt hashes (an htpasswd file, robot accounts).
+// bcrypt at cost 10 takes tens of milliseconds, so a verified Authorization header is
+// remembered for a short time, as an HMAC under a per-process random key: the password
+// itself is never kept, and a memory dump does not give it away.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
-import type { HtpasswdFile } from './htpasswd.js';
 import { SingleFlight } from '../../util/single-flight.js';
+
+/** Where a user's bcrypt hash comes from: the htpasswd file, or a robot account. */
+export interface PasswordLookup {
+  lookup(user: string): Promise<string | undefined>;
+}
 
 export type AuthResult =
   | { readonly ok: true; readonly user: string; readonly cached: boolean }
@@ -21,7 +25,8 @@ export interface BasicAuthOptions {
 
 interface CachedCredential {
   readonly user: string;
-  readonly generation: number;
+  /** The hash the password was checked against: a changed or deleted entry voids the hit. */
+  readonly hash: string;
   /** The keyed hash again, compared in constant time on every hit. */
   readonly mac: Buffer;
 }
@@ -46,7 +51,7 @@ export class BasicAuthenticator {
   private readonly verifications = new SingleFlight<AuthResult>();
 
   constructor(
-    private readonly htpasswd: HtpasswdFile,
+    private readonly passwords: PasswordLookup,
     options: BasicAuthOptions = {},
   ) {
     this.cache = new LRUCache({ max: options.cacheSize ?? 10_000, ttl: options.cacheTtlMs ?? 60_000 });
@@ -58,19 +63,19 @@ export class BasicAuthenticator {
     const mac = createHmac('sha256', this.key).update(header!).digest();
     const cacheKey = mac.toString('base64');
     const hit = this.cache.get(cacheKey);
-    // Looking the hash up first keeps the generation check honest after a reload.
-    const hash = await this.htpasswd.lookup(decoded.user);
-    if (hit && hit.generation === this.htpasswd.generation && timingSafeEqual(hit.mac, mac) && hash !== undefined) {
+    // The hash is looked up on every request, so a changed password or a deleted user
+    // (or robot) stops working at once, cache or not.
+    const hash = await this.passwords.lookup(decoded.user);
+    if (hit && hash !== undefined && hit.hash === hash && timingSafeEqual(hit.mac, mac)) {
       return { ok: true, user: hit.user, cached: true };
     }
     if (options.allowVerify === false) return { ok: false, reason: 'needs-verify' };
     // Many connections of one client arrive with the same header at once (a push opens
     // several); one bcrypt run answers them all.
-    return this.verifications.run(`${cacheKey}\u0000${this.htpasswd.generation}`, async () => {
-      const generation = this.htpasswd.generation;
+    return this.verifications.run(`${cacheKey}\u0000${hash ?? ''}`, async () => {
       const matches = await bcrypt.compare(decoded.password, normaliseBcryptPrefix(hash ?? DUMMY_HASH));
       if (!matches || hash === undefined) return { ok: false, reason: 'rejected' } as const;
-      this.cache.set(cacheKey, { user: decoded.user, generation, mac });
+      this.cache.set(cacheKey, { user: decoded.user, hash, mac });
       return { ok: true, user: decoded.user, cached: false } as const;
     });
   }

@@ -1,5 +1,6 @@
 // GET /v2/_catalog and GET /v2/<name>/tags/list, with `n`/`last` pagination and a
-// `Link: <...>; rel="next"` header when more entries follow.
+// `Link: <...>; rel="next"` header when more entries follow. The catalog lists the
+// repositories the caller may pull; tags need pull (the route table says so).
 import { paginate } from '../../storage/repository-catalog.js';
 import type { RequestContext } from '../context.js';
 import { RegistryError } from '../errors.js';
@@ -19,7 +20,9 @@ function page(ctx: RequestContext, all: readonly string[], linkBase: string): { 
 }
 
 export async function handleCatalog(ctx: RequestContext): Promise<void> {
-  const { items, headers } = page(ctx, await ctx.storage.listRepositories(), '/v2/_catalog');
+  // Only what the caller may pull: the names of other repositories are not its business.
+  const visible = (await ctx.storage.listRepositories()).filter((repository) => ctx.access.listable(repository));
+  const { items, headers } = page(ctx, visible, '/v2/_catalog');
   sendJson(ctx.res, 200, { repositories: items }, headers);
 }
 

@@ -63,6 +63,8 @@ export async function handleManifestPut(ctx: RequestContext, name: string, refer
     bytes,
     contentType: ctx.req.headers['content-type'],
     extraTags,
+    // Moving a tag that points elsewhere is `overwrite`, a right of its own (immutable tags).
+    moveTags: ctx.access.allows(name, 'overwrite'),
   });
   if (!result.ok) {
     switch (result.reason) {
@@ -72,6 +74,8 @@ export async function handleManifestPut(ctx: RequestContext, name: string, refer
         throw new RegistryError('DIGEST_INVALID', 'manifest digest did not match the reference', { reference, digest: result.actual });
       case 'missing-references':
         throw new RegistryError('MANIFEST_BLOB_UNKNOWN', undefined, { missing: result.missing });
+      case 'tag-exists':
+        throw ctx.access.denied(name, 'overwrite', { tag: result.tag });
     }
   }
   ctx.log.info({ repository: name, digest: result.digest, tags: result.tags }, 'manifest pushed');

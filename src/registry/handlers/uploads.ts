@@ -71,13 +71,30 @@ function chunkOptions(ctx: RequestContext, expected?: number): ChunkOptions {
   return { start: range.range.start, length: length ?? range.range.end - range.range.start + 1, ...fromState };
 }
 
+/**
+ * A mount needs pull on the source (push on the target is the route's need). Without it
+ * the push falls back to an upload, as the spec allows, so the blob is never linked for
+ * a caller who could not read it. A mount without `from` links the blob from wherever it
+ * is, so it is only for callers who may pull everything (no access control, or an admin).
+ */
+function mountAllowed(ctx: RequestContext, from: string | undefined): boolean {
+  if (from !== undefined) {
+    if (!isValidRepositoryName(from)) return false;
+    if (ctx.access.allows(from, 'pull')) return true;
+    ctx.log.info({ user: ctx.access.caller, from, digest: ctx.query.get('mount') }, 'mount without pull on the source: falling back to an upload');
+    ctx.metrics.accessDenied.inc({ action: 'pull', status: 'mount-fallback' });
+    return false;
+  }
+  return ctx.access.pullsEverything;
+}
+
 export async function handleUploadStart(ctx: RequestContext, name: string): Promise<void> {
   const mount = ctx.query.get('mount');
   if (mount !== null) {
     const from = ctx.query.get('from');
     const digest = requireDigest(mount);
     const fromRepository = from !== null && from !== '' ? from : undefined;
-    if (fromRepository === undefined || isValidRepositoryName(fromRepository)) {
+    if (mountAllowed(ctx, fromRepository)) {
       const mounted = await ctx.storage.mountBlob(name, digest, fromRepository);
       if (mounted) {
         ctx.log.info({ repository: name, digest: mounted.digest, from: fromRepository ?? null }, 'blob mounted');

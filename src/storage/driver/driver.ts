@@ -114,8 +114,12 @@ export interface StorageDriver {
   getContent(path: string): Promise<Buffer | undefined>;
   /** Writes a small object atomically, replacing any old one. */
   putContent(path: string, content: string | Uint8Array): Promise<void>;
-  /** Writes a small object only if none exists; false when one does (locks, leases). */
-  createExclusive(path: string, content: string | Uint8Array): Promise<boolean>;
+  /**
+   * Writes a small object only if none exists; false when one does (locks, leases).
+   * `secret`: only the registry's own user may read it (a signing key, password hashes);
+   * on the filesystem the file is 0600, in a bucket every object is private anyway.
+   */
+  createExclusive(path: string, content: string | Uint8Array, options?: { readonly secret?: boolean }): Promise<boolean>;
   /** A small object with its version, for compare-and-swap. */
   getVersioned(path: string): Promise<{ readonly content: Buffer; readonly version: string } | undefined>;
   /** Replaces the object only while it still has `version`; false otherwise. */

@@ -88,8 +88,8 @@ export class FilesystemDriver implements StorageDriver {
     await this.place(path, (at) => this.fs.writeFileAtomic(at, content));
   }
 
-  createExclusive(path: string, content: string | Uint8Array): Promise<boolean> {
-    return this.fs.createExclusive(path, typeof content === 'string' ? content : Buffer.from(content).toString('utf8'));
+  createExclusive(path: string, content: string | Uint8Array, options: { readonly secret?: boolean } = {}): Promise<boolean> {
+    return this.fs.createExclusive(path, typeof content === 'string' ? content : Buffer.from(content).toString('utf8'), options.secret ? 0o600 : 0o644);
   }
 
   async getVersioned(path: string): Promise<{ content: Buffer; version: string } | undefined> {

@@ -209,17 +209,19 @@ export class FsRoot {
    * Creates a file that must not exist yet (O_EXCL), written and synced: a lock file.
    * false when it already exists.
    */
-  async createExclusive(relativePath: string, data: string): Promise<boolean> {
+  async createExclusive(relativePath: string, data: string, mode = 0o644): Promise<boolean> {
     const dir = path.posix.dirname(relativePath);
     await this.mkdirp(dir);
     let handle: FileHandle;
     try {
-      handle = await open(this.absolute(relativePath), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      handle = await open(this.absolute(relativePath), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
     try {
+      // open() applies the umask; a secret file needs exactly its mode.
+      if (mode !== 0o644) await handle.chmod(mode);
       await handle.writeFile(data);
       await handle.sync();
     } finally {
