@@ -1,5 +1,6 @@
-// Crash safety on S3 (test/support/crash-run.ts): `berth registry serve` on SeaweedFS is
-// killed with SIGKILL under 32 pushers again and again; the bucket is read directly
+// Crash safety on S3 (test/support/crash-run.ts): `berth registry serve --workers 2` on
+// SeaweedFS (the primary; its workers follow it down) is killed with SIGKILL under 32
+// pushers again and again; the bucket is read directly
 // (every blob object hashed, every tag followed) after every restart.
 import { after, before, test } from 'node:test';
 import { writeFile } from 'node:fs/promises';
@@ -24,14 +25,14 @@ after(async () => {
   await removeScratchDirs();
 });
 
-test(`S3: SIGKILL at random moments under 32 pushers, ${CRASH_CYCLES} cycles: nothing acknowledged is lost or corrupted`, { timeout: 30 * 60_000 }, async (t) => {
+test(`S3, two workers: SIGKILL at random moments under 32 pushers, ${CRASH_CYCLES} cycles: nothing acknowledged is lost or corrupted`, { timeout: 30 * 60_000 }, async (t) => {
   const work = await scratchDir('s3-crash-');
   const port = await freePort();
   const config = path.join(work, 'berth.yaml');
   await writeFile(config, `${seaweed.berthYaml('crash-run')}\n${CRASH_CONFIG}`);
   const bucket = new BucketLayout(seaweed.client(), seaweed.bucket, 'crash-run');
   await crashUnderPushers(t, {
-    start: () => startBerthProcess(['--config', config], { port, dataDir: false }),
+    start: () => startBerthProcess(['--config', config, '--workers', '2'], { port, dataDir: false }),
     check: () => bucket.check('crash'),
     countUploadSessions: () => bucket.uploadSessions('crash'),
     fsckArgs: ['--config', config],

@@ -33,10 +33,15 @@ export interface GcLoadTarget {
   readonly gcArgs: readonly string[];
   /** Whether the blob store still holds `digest` (read directly, not through Berth). */
   blobExists(digest: string): Promise<boolean>;
+  /** Collections to run (default GC_ROUNDS). */
+  readonly rounds?: number;
+  /** Each pusher's pause between pushes (default 150 ms); every image is checked after every round. */
+  readonly pushPauseMs?: number;
 }
 
 export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise<void> {
   const { registry } = target;
+  const rounds = target.rounds ?? GC_ROUNDS;
   const transport = new HttpTransport({ maxSockets: 32, timeoutMs: 20_000 });
   const client = new RegistryClient({ registry: registry.host, credentials: () => ({ username: TEST_USER, password: TEST_PASSWORD }), attempts: 1, transport });
   const live = new Map<string, Image>();
@@ -72,7 +77,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
         // PUT fail cleanly (MANIFEST_BLOB_UNKNOWN); nothing was acknowledged.
         pushFailures += 1;
       }
-      await sleep(150);
+      await sleep(target.pushPauseMs ?? 150);
     }
   };
 
@@ -133,7 +138,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
   let blobsVerified = 0;
   try {
     await sleep(1500);
-    for (let round = 1; round <= GC_ROUNDS; round++) {
+    for (let round = 1; round <= rounds; round++) {
       const report = await gc(round % 2 === 0);
       swept += report.deleted;
       freed += report.bytesFreed;
@@ -145,7 +150,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
     await Promise.all(workers);
   }
   blobsVerified += await verifyLive(true);
-  assert.ok(pushes > GC_ROUNDS * 5, `pushes kept succeeding (${pushes} acknowledged, ${pushFailures} failed)`);
+  assert.ok(pushes > rounds * 5, `pushes kept succeeding (${pushes} acknowledged, ${pushFailures} failed)`);
   assert.ok(deletes > 0);
 
   // Quiet now: one more collection once everything is older than the grace period.
@@ -159,7 +164,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
   for (const digest of orphans) assert.equal(await target.blobExists(digest), false, `${digest} was only used by deleted images but is still stored`);
   transport.close();
   t.diagnostic(
-    `gc-load figures: rounds=${GC_ROUNDS} pushes_acknowledged=${pushes} pushes_failed=${pushFailures} deletes=${deletes} blobs_swept=${swept} bytes_freed=${freed} ` +
+    `gc-load figures: rounds=${rounds} pushes_acknowledged=${pushes} pushes_failed=${pushFailures} deletes=${deletes} blobs_swept=${swept} bytes_freed=${freed} ` +
       `live_images=${live.size} blob_reads_verified=${blobsVerified} orphans_checked_gone=${orphans.size} reachable_blobs_lost=0`,
   );
 }
