@@ -3,7 +3,8 @@
 //   image in priority order, with that registry's credentials in place of kubelet's,
 //   then the original request (kubelet's own credentials) unless `fallback: false`.
 //   A registry that fails, or dies during the pull, costs one attempt, not the pull:
-//   kubelet sees one PullImage that succeeds if any step does.
+//   kubelet sees one PullImage that succeeds if any step does. A failure of the
+//   runtime's own (pull-errors.ts) gets one more try from the same registry.
 // - ImageStatus and RemoveImage: ask the runtime about the original name first and use
 //   what it knows (the image ID); otherwise look for the image under its rewritten
 //   names, asking the runtime only (no registry round trip on kubelet's hot path).
@@ -15,6 +16,7 @@ import type { RegistryTarget, ShimConfig } from './config.js';
 import type { CriCodecs } from './cri.js';
 import { pullRequestHasAuth, requestImage, withPullCredentials, withRequestImage, type PullCredentials } from './cri-messages.js';
 import { recordDecision, type CredentialHandling, type Decision } from './decision.js';
+import { classifyPullFailure } from './pull-errors.js';
 import type { ShimMetrics } from './metrics.js';
 import { stepReference, type PullStep, type Rewriter } from './rewrite.js';
 import type { RuntimeConnection } from './runtime-connection.js';
@@ -149,13 +151,18 @@ export class ImageService {
     };
     const failures: StepFailure[] = [];
     let skipped: string[] = [];
-    for (const [index, step] of plan.entries()) {
+    // The step being tried again after a failure of the runtime's own (pull-errors.ts).
+    let retrying = false;
+    let index = 0;
+    while (index < plan.length) {
+      const step = plan[index]!;
       const last = index === plan.length - 1;
       // A registry whose breaker opened after the plan was made (other pulls found it
       // dead) is passed over, so a hung one cannot hold the pull until its deadline.
       // The last step is always tried: it is the pull's only chance left.
-      if (step.kind === 'registry' && !last && rewriter.breakerOpen(step.candidate.target)) {
+      if (!retrying && step.kind === 'registry' && !last && rewriter.breakerOpen(step.candidate.target)) {
         skipped.push(step.candidate.target.host);
+        index += 1;
         continue;
       }
       const attempt = pullAttempt(step, request, kubeletSentAuth);
@@ -163,8 +170,8 @@ export class ImageService {
       if (previous === undefined) {
         recordDecision(log, metrics, { ...base, ...attempt.decision, skipped });
       } else {
-        (step.kind === 'registry' ? metrics.failovers : metrics.fallbacks).inc({ registry: previous.registry });
-        const reason = step.kind === 'registry' ? 'failover' : 'private-pull-failed';
+        if (!retrying) (step.kind === 'registry' ? metrics.failovers : metrics.fallbacks).inc({ registry: previous.registry });
+        const reason = retrying ? 'runtime-retry' : step.kind === 'registry' ? 'failover' : 'private-pull-failed';
         recordDecision(log, metrics, { ...base, ...attempt.decision, cache: 'none', reason, skipped, failed: previous.registry, error: previous.details }, 'warn');
       }
       skipped = [];
@@ -185,11 +192,15 @@ export class ImageService {
         if (resolution.normalised) rewriter.forget(resolution.normalised);
         if (error.code === status.CANCELLED || error.code === status.DEADLINE_EXCEEDED) throw error;
         const failure = { reference: step.candidate.reference, registry: target.host, details: error.details };
-        if (last) {
+        // A failure of the runtime's own gets one more try from the same registry.
+        const again: boolean = !retrying && classifyPullFailure(error.details) === 'runtime';
+        if (last && !again) {
           const earlier = failures.length > 0 ? `; before that, ${describeFailures(failures)}` : '';
           throw withDetails(error, `pull of ${failure.reference} from registry ${failure.registry} failed and fallback is off (fallback: false): ${failure.details}${earlier}`);
         }
         failures.push(failure);
+        retrying = again;
+        if (!again) index += 1;
       }
     }
     // Not reached: the plan is never empty and its last step returns or throws.

@@ -21,6 +21,7 @@ import { candidatesFor, directTarget, normalise, type Candidate } from './candid
 import type { RegistryTarget, ShimConfig } from './config.js';
 import type { ShimMetrics } from './metrics.js';
 import type { CandidateProber, ProbeOutcome } from './probe.js';
+import { classifyPullFailure } from './pull-errors.js';
 
 export type CacheUse = 'hit' | 'miss' | 'off' | 'none';
 
@@ -95,9 +96,6 @@ export interface LocalCandidates {
   readonly direct: RegistryTarget | undefined;
   readonly candidates: readonly Candidate[];
 }
-
-/** Runtime pull errors that mean "the registry did not answer", not "it said no". */
-const UNREACHABLE_PULL_ERROR = /connection refused|no route to host|i\/o timeout|network is unreachable|connection reset|dial tcp|server misbehaving|\b50[234]\b|service unavailable|bad gateway/i;
 
 export class Rewriter {
   private readonly cache: RewriteCache;
@@ -272,6 +270,6 @@ export class Rewriter {
    * be reached, it counts against its breaker like a failed probe would.
    */
   reportPullFailure(target: RegistryTarget, message: string): void {
-    if (UNREACHABLE_PULL_ERROR.test(message)) this.breakerFor(target).failure();
+    if (classifyPullFailure(message) === 'unreachable') this.breakerFor(target).failure();
   }
 }

@@ -294,6 +294,37 @@ test('PullImage: every replica failing falls back to the original; with fallback
   assert.equal(strict.runtime.calls('/PullImage').length, 2, 'the original was not asked');
 });
 
+test("PullImage: a failure of the runtime's own gets one more try from the same registry, and only one", async () => {
+  const lines: string[] = [];
+  const { runtime, client, shim, registry, replicas } = await setup({ replicas: 2, log: pino({ level: 'info' }, { write: (line: string): void => void lines.push(line) }) });
+  const [b, c] = replicas as [string, string];
+  let bFailures = 2;
+  runtime.reply = (r) => {
+    const image = requestImage(r.bytes)!;
+    if (image.startsWith(registry)) return failure(status.UNKNOWN, `failed to pull and unpack image "${image}": failed to read expected number of bytes: unexpected EOF`);
+    if (image.startsWith(b) && bFailures-- > 0) {
+      return failure(status.NOT_FOUND, `failed to pull and unpack image "${image}": failed to prepare extraction snapshot "extract-1 sha256:68d8": parent snapshot sha256:cafd does not exist: not found`);
+    }
+    return codec('PullImageResponse').serialize({ imageRef: `sha256:from-${image.split('/')[0]}` });
+  };
+  const pull = async (): Promise<unknown> => codec('PullImageResponse').deserialize(await unary(client, '/runtime.v1.ImageService/PullImage', codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' } })));
+  // b fails twice in the runtime: its one retry fails too, and c serves.
+  assert.deepEqual(await pull(), { imageRef: `sha256:from-${c}` });
+  assert.deepEqual(runtime.calls('/PullImage').map((p) => requestImage(p.bytes)!.split('/')[0]), [registry, b, b, c]);
+  assert.deepEqual(
+    decisionLines(lines).map((d) => `${d['reason']}:${d['registry']}:${d['failed'] ?? ''}`),
+    [`present:${registry}:`, `failover:${b}:${registry}`, `runtime-retry:${b}:${b}`, `failover:${c}:${b}`],
+  );
+  assert.equal(await metric(shim, 'failovers', registry), 1);
+  assert.equal(await metric(shim, 'failovers', b), 1, 'the retry is not a failover; moving on to c is');
+  // Next time b's runtime fails once: its retry serves.
+  bFailures = 1;
+  runtime.received.length = 0;
+  assert.deepEqual(await pull(), { imageRef: `sha256:from-${b}` });
+  assert.deepEqual(runtime.calls('/PullImage').map((p) => requestImage(p.bytes)!.split('/')[0]), [registry, b, b]);
+  assert.equal(await metric(shim, 'pulls', b), 1);
+});
+
 test('PullImage: a registry of a cached plan whose breaker opened meanwhile is passed over', async () => {
   const lines: string[] = [];
   const { runtime, client, registry, replicas } = await setup({
@@ -306,7 +337,7 @@ test('PullImage: a registry of a cached plan whose breaker opened meanwhile is p
   let failFirst = false;
   runtime.reply = (r) => {
     const image = requestImage(r.bytes)!;
-    if (image.startsWith(registry) && (failFirst || image.includes('redis'))) return failure(status.UNKNOWN, 'failed to copy: unexpected EOF');
+    if (image.startsWith(registry) && (failFirst || image.includes('redis'))) return failure(status.UNKNOWN, 'failed to copy: httpReadSeeker: failed open: unexpected status code 404 Not Found');
     if (image.startsWith(b) && image.includes('redis')) return failure(status.UNKNOWN, `dial tcp ${b}: connect: connection refused`);
     return codec('PullImageResponse').serialize({ imageRef: 'sha256:ok' });
   };
