@@ -14,7 +14,7 @@ PEERS_ONLY=
 [[ ${1:-} == --peers ]] && PEERS_ONLY=1
 
 APT_PACKAGES=(docker-registry apache2-utils skopeo containerd runc umoci jq curl openssl gcc libc6-dev
-  docker.io podman wrk hey hyperfine nginx-light iproute2 util-linux e2fsprogs)
+  docker.io podman wrk hey hyperfine nginx-light haproxy iproute2 util-linux e2fsprogs)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 

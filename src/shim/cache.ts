@@ -1,14 +1,23 @@
 // Remembered rewrite decisions, keyed on the normalised reference (so `nginx` and
-// `docker.io/library/nginx:latest` share an entry). A "present" entry names the
-// registry and reference to pull; an "absent" entry is written only for a definite
-// 404 from every candidate, with a short TTL. A timeout, a 5xx or a connection error
+// `docker.io/library/nginx:latest` share an entry). A "present" entry is a pull plan:
+// every registry that had the image, in priority order, with the reference to pull
+// from each; an "absent" entry is written only for a definite 404 from every
+// candidate, with a short TTL. A timeout, a 5xx or a connection error
 // is never remembered as "absent": that is what sent offline clusters to the internet
 // for 30 minutes with the old shim.
 import { LRUCache } from 'lru-cache';
 import type { CacheSettings } from './config.js';
 
+/** One registry of a cached plan. */
+export interface PlannedPull {
+  readonly targetId: string;
+  readonly reference: string;
+  readonly digest: string;
+}
+
 export type CacheEntry =
-  | { readonly kind: 'present'; readonly targetId: string; readonly reference: string; readonly digest: string | undefined }
+  /** `plan` is never empty; its first entry is the registry a pull tries first. */
+  | { readonly kind: 'present'; readonly plan: readonly PlannedPull[] }
   | { readonly kind: 'absent' };
 
 export interface CacheStats {
@@ -48,9 +57,10 @@ export class RewriteCache {
     return entry?.kind === 'present' ? entry : undefined;
   }
 
-  /** `ttlMs` shortens the lifetime (a match found while a better registry was failing). */
-  setPresent(key: string, entry: Omit<Extract<CacheEntry, { kind: 'present' }>, 'kind'>, ttlMs?: number): void {
-    this.lru?.set(key, { kind: 'present', ...entry }, { ttl: Math.min(ttlMs ?? this.settings.ttlMs, this.settings.ttlMs) });
+  /** `ttlMs` shortens the lifetime (a plan made while some registry could not be asked). */
+  setPresent(key: string, plan: readonly PlannedPull[], ttlMs?: number): void {
+    if (plan.length === 0) return;
+    this.lru?.set(key, { kind: 'present', plan }, { ttl: Math.min(ttlMs ?? this.settings.ttlMs, this.settings.ttlMs) });
   }
 
   /** Only for a definite 404 from every candidate. */

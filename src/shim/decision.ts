@@ -25,11 +25,17 @@ export interface Decision {
   /** Image ID on the node (ImageStatus, RemoveImage). */
   readonly imageId?: string;
   readonly probes?: readonly ProbeNote[];
+  /** PullImage: the references the pull may try, in order (when there is more than one). */
+  readonly plan?: readonly string[];
+  /** PullImage: registries of the plan passed over because their breaker opened meanwhile. */
+  readonly skipped?: readonly string[];
+  /** The registry whose pull failed just before this step (failover, fallback). */
+  readonly failed?: string;
   readonly error?: string;
 }
 
 export function recordDecision(log: Logger, metrics: ShimMetrics, decision: Decision, level: 'info' | 'warn' = 'info'): void {
   metrics.rewrites.inc({ action: decision.action, outcome: decision.rewritten ? 'rewritten' : 'unchanged' });
-  const { probes, ...fields } = decision;
-  log[level]({ ...fields, ...(probes && probes.length > 0 ? { probes } : {}) }, 'rewrite decision');
+  const { probes, skipped, ...fields } = decision;
+  log[level]({ ...fields, ...(probes && probes.length > 0 ? { probes } : {}), ...(skipped && skipped.length > 0 ? { skipped } : {}) }, 'rewrite decision');
 }

@@ -1,7 +1,10 @@
 // The three ImageService calls the shim changes:
-// - PullImage: rewrite to the registry that has the image, with that registry's
-//   credentials in place of kubelet's; if that pull fails, retry once with the
-//   original request (kubelet's own credentials) unless `fallback: false`.
+// - PullImage: walk the plan the rewriter made: each registry (or replica) that has the
+//   image in priority order, with that registry's credentials in place of kubelet's,
+//   then the original request (kubelet's own credentials) unless `fallback: false`.
+//   A registry that fails, or dies during the pull, costs one attempt, not the pull:
+//   kubelet sees one PullImage that succeeds if any step does. A failure of the
+//   runtime's own (pull-errors.ts) gets one more try from the same registry.
 // - ImageStatus and RemoveImage: ask the runtime about the original name first and use
 //   what it knows (the image ID); otherwise look for the image under its rewritten
 //   names, asking the runtime only (no registry round trip on kubelet's hot path).
@@ -12,9 +15,10 @@ import type { Logger } from 'pino';
 import type { RegistryTarget, ShimConfig } from './config.js';
 import type { CriCodecs } from './cri.js';
 import { pullRequestHasAuth, requestImage, withPullCredentials, withRequestImage, type PullCredentials } from './cri-messages.js';
-import { recordDecision, type CredentialHandling } from './decision.js';
+import { recordDecision, type CredentialHandling, type Decision } from './decision.js';
+import { classifyPullFailure } from './pull-errors.js';
 import type { ShimMetrics } from './metrics.js';
-import type { Rewriter } from './rewrite.js';
+import { stepReference, type PullStep, type Rewriter } from './rewrite.js';
 import type { RuntimeConnection } from './runtime-connection.js';
 import { WireFormatError } from './wire.js';
 
@@ -62,6 +66,44 @@ function credentialsOf(target: RegistryTarget): PullCredentials | undefined {
   return target.auth ? { username: target.auth.username, password: target.auth.password } : undefined;
 }
 
+interface StepFailure {
+  readonly reference: string;
+  readonly registry: string;
+  readonly details: string;
+}
+
+function describeFailures(failures: readonly StepFailure[]): string {
+  return failures.map((f) => `the pull of ${f.reference} from ${f.registry} failed: ${f.details}`).join('; ');
+}
+
+/** The request for one step of a plan, and how the decision log describes it. */
+function pullAttempt(step: PullStep, request: Buffer, kubeletSentAuth: boolean): { request: Buffer; decision: Pick<Decision, 'result' | 'rewritten' | 'registry' | 'credentials' | 'digest'> } {
+  if (step.kind === 'registry') {
+    const target = step.candidate.target;
+    const privateCredentials = credentialsOf(target);
+    return {
+      request: withPullCredentials(withRequestImage(request, step.candidate.reference), privateCredentials),
+      decision: {
+        result: step.candidate.reference,
+        rewritten: true,
+        registry: target.host,
+        credentials: kubeletSentAuth ? (privateCredentials ? 'replaced' : 'removed') : privateCredentials ? 'injected' : 'none',
+        digest: step.digest,
+      },
+    };
+  }
+  // A reference that names a configured registry gets its credentials when kubelet sent
+  // none (how `crictl pull sealos.hub:5000/pause:3.9` works without --creds). Otherwise
+  // the caller's own bytes: its reference and its credentials, as if the shim were not there.
+  const target = step.target;
+  const inject = target !== undefined && target.auth !== undefined && !kubeletSentAuth;
+  const credentials: CredentialHandling = inject ? 'injected' : kubeletSentAuth ? 'kept' : 'none';
+  return {
+    request: inject ? withPullCredentials(request, credentialsOf(target)) : request,
+    decision: { result: step.reference, rewritten: false, registry: target?.host, credentials },
+  };
+}
+
 /** A unary handler from an async function; errors become gRPC statuses. */
 function unary(work: (call: ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer>): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
@@ -92,64 +134,77 @@ export class ImageService {
     const { config, rewriter } = this.deps.state();
     const request = call.request;
     const image = requestImage(request);
-    // Without a deadline from the caller, `timeout` bounds the pull and its fallback together.
+    // Without a deadline from the caller, `timeout` bounds the whole walk of the plan.
     const context = this.context(call, Date.now() + config.timeoutMs);
     if (image === undefined || image === '') return runtime.unary(paths.pull, request, context);
 
     const resolution = await rewriter.resolve(image);
     const kubeletSentAuth = pullRequestHasAuth(request);
+    const plan = resolution.plan;
     const base = {
       action: 'PullImage' as const,
       original: image,
       cache: resolution.cache,
       reason: resolution.reason,
-      ...(resolution.digest ? { digest: resolution.digest } : {}),
       probes: resolution.probes,
+      ...(plan.length > 1 ? { plan: plan.map(stepReference) } : {}),
     };
-
-    if (!resolution.rewritten) {
-      // A reference that names a configured registry gets its credentials when kubelet sent none
-      // (how `crictl pull sealos.hub:5000/pause:3.9` works without --creds).
-      const target = resolution.target;
-      const inject = target !== undefined && target.auth !== undefined && !kubeletSentAuth;
-      const forwarded = inject ? withPullCredentials(request, credentialsOf(target)) : request;
-      const credentials: CredentialHandling = inject ? 'injected' : kubeletSentAuth ? 'kept' : 'none';
-      recordDecision(log, metrics, { ...base, result: image, rewritten: false, registry: target?.host, credentials });
-      return runtime.unary(paths.pull, forwarded, context);
-    }
-
-    const target = resolution.target!;
-    const privateCredentials = credentialsOf(target);
-    const rewrittenRequest = withPullCredentials(withRequestImage(request, resolution.result), privateCredentials);
-    const credentials: CredentialHandling = kubeletSentAuth ? (privateCredentials ? 'replaced' : 'removed') : privateCredentials ? 'injected' : 'none';
-    recordDecision(log, metrics, { ...base, result: resolution.result, rewritten: true, registry: target.host, credentials });
-    try {
-      return await runtime.unary(paths.pull, rewrittenRequest, context);
-    } catch (caught) {
-      const error = asServiceError(caught);
-      metrics.pullFailures.inc({ registry: target.host });
-      rewriter.reportPullFailure(target, error.details);
-      // The registry may have lost the image (or a blob): ask it again next time.
-      if (resolution.normalised) rewriter.forget(resolution.normalised);
-      if (error.code === status.CANCELLED || error.code === status.DEADLINE_EXCEEDED) throw error;
-      if (!config.fallback) {
-        throw withDetails(error, `pull of ${resolution.result} from registry ${target.host} failed and fallback is off (fallback: false): ${error.details}`);
+    const failures: StepFailure[] = [];
+    let skipped: string[] = [];
+    // The step being tried again after a failure of the runtime's own (pull-errors.ts).
+    let retrying = false;
+    let index = 0;
+    while (index < plan.length) {
+      const step = plan[index]!;
+      const last = index === plan.length - 1;
+      // A registry whose breaker opened after the plan was made (other pulls found it
+      // dead) is passed over, so a hung one cannot hold the pull until its deadline.
+      // The last step is always tried: it is the pull's only chance left.
+      if (!retrying && step.kind === 'registry' && !last && rewriter.breakerOpen(step.candidate.target)) {
+        skipped.push(step.candidate.target.host);
+        index += 1;
+        continue;
       }
-      metrics.fallbacks.inc({ registry: target.host });
-      recordDecision(
-        log,
-        metrics,
-        { ...base, cache: 'none', result: image, rewritten: false, registry: target.host, reason: 'private-pull-failed', credentials: kubeletSentAuth ? 'kept' : 'none', error: error.details },
-        'warn',
-      );
+      const attempt = pullAttempt(step, request, kubeletSentAuth);
+      const previous = failures.at(-1);
+      if (previous === undefined) {
+        recordDecision(log, metrics, { ...base, ...attempt.decision, skipped });
+      } else {
+        if (!retrying) (step.kind === 'registry' ? metrics.failovers : metrics.fallbacks).inc({ registry: previous.registry });
+        const reason = retrying ? 'runtime-retry' : step.kind === 'registry' ? 'failover' : 'private-pull-failed';
+        recordDecision(log, metrics, { ...base, ...attempt.decision, cache: 'none', reason, skipped, failed: previous.registry, error: previous.details }, 'warn');
+      }
+      skipped = [];
       try {
-        // The caller's own bytes: its reference and its credentials, as if the shim were not there.
-        return await runtime.unary(paths.pull, request, context);
-      } catch (second) {
-        const fallbackError = asServiceError(second);
-        throw withDetails(fallbackError, `${fallbackError.details} (fallback to the original after the pull of ${resolution.result} from ${target.host} failed: ${error.details})`);
+        const response = await runtime.unary(paths.pull, attempt.request, context);
+        metrics.pulls.inc({ registry: step.kind === 'registry' ? step.candidate.target.host : 'original' });
+        return response;
+      } catch (caught) {
+        const error = asServiceError(caught);
+        if (step.kind === 'original') {
+          if (failures.length === 0) throw error;
+          throw withDetails(error, `${error.details} (fallback to the original after ${describeFailures(failures)})`);
+        }
+        const target = step.candidate.target;
+        metrics.pullFailures.inc({ registry: target.host });
+        rewriter.reportPullFailure(target, error.details);
+        // The registry may have lost the image (or a blob), or died: search afresh next time.
+        if (resolution.normalised) rewriter.forget(resolution.normalised);
+        if (error.code === status.CANCELLED || error.code === status.DEADLINE_EXCEEDED) throw error;
+        const failure = { reference: step.candidate.reference, registry: target.host, details: error.details };
+        // A failure of the runtime's own gets one more try from the same registry.
+        const again: boolean = !retrying && classifyPullFailure(error.details) === 'runtime';
+        if (last && !again) {
+          const earlier = failures.length > 0 ? `; before that, ${describeFailures(failures)}` : '';
+          throw withDetails(error, `pull of ${failure.reference} from registry ${failure.registry} failed and fallback is off (fallback: false): ${failure.details}${earlier}`);
+        }
+        failures.push(failure);
+        retrying = again;
+        if (!again) index += 1;
       }
     }
+    // Not reached: the plan is never empty and its last step returns or throws.
+    throw serviceError(status.INTERNAL, `no step of the pull plan for ${image} was tried`);
   }
 
   /** The image ID the runtime has for `image`, or undefined. */

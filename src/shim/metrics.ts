@@ -25,6 +25,18 @@ export class ShimMetrics {
     labelNames: ['registry'] as const,
     registers: [this.registry],
   });
+  readonly failovers = new Counter({
+    name: 'berth_shim_failovers_total',
+    help: 'Pulls from a private registry that failed and went on to the next registry (or replica) of the plan, by the registry that failed',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
+  readonly pulls = new Counter({
+    name: 'berth_shim_pulls_total',
+    help: 'PullImage calls that succeeded, by the registry that served them (a configured registry, or "original")',
+    labelNames: ['registry'] as const,
+    registers: [this.registry],
+  });
   readonly pullFailures = new Counter({
     name: 'berth_shim_private_pull_failures_total',
     help: 'Pulls of a rewritten reference that the runtime could not complete',

@@ -1,19 +1,27 @@
 // The rewrite decision for a pull: normalise the reference, list the candidates in
-// priority order, answer from the cache or probe each candidate's registry (skipping
-// registries whose breaker is open), and remember what was learnt.
+// priority order, answer from the cache or probe every candidate's registry at once
+// (skipping registries whose breaker is open), and remember what was learnt. The answer
+// is a plan: every registry that has the image, in priority order, then the original
+// reference unless `fallback: false`. Replicas of one registry are separate entries, so
+// a pull that loses one goes on to the next (image-service.ts walks the plan).
 //
-// Caching rules: a match is cached for `imageCacheTTL`, or only for the short
-// negative TTL when a higher-priority registry failed to answer (so the better
-// registry is asked again soon); "absent" is cached only when every candidate gave a
-// definite 404. Concurrent decisions for the same reference share one probe round.
+// Caching rules: a plan is cached for `imageCacheTTL` when every candidate answered
+// (200 or 404), and only for the short negative TTL when one could not be asked (a
+// timeout, a 5xx, an open breaker, another digest): the plan may then lack a registry
+// that is back soon, possibly a better one. "Absent" is cached only when every
+// candidate gave a definite 404. A cached plan saves the search, but its first registry
+// is asked again before each pull (one bounded HEAD); the others are not, and a pull
+// that fails anywhere drops the plan. Concurrent decisions for the same reference
+// share one probe round.
 import type { Logger } from 'pino';
 import { SingleFlight } from '../util/single-flight.js';
 import { BREAKER_STATE_VALUE, CircuitBreaker } from './breaker.js';
-import { RewriteCache, type CacheEntry } from './cache.js';
+import { RewriteCache, type CacheEntry, type PlannedPull } from './cache.js';
 import { candidatesFor, directTarget, normalise, type Candidate } from './candidates.js';
 import type { RegistryTarget, ShimConfig } from './config.js';
 import type { ShimMetrics } from './metrics.js';
 import type { CandidateProber, ProbeOutcome } from './probe.js';
+import { classifyPullFailure } from './pull-errors.js';
 
 export type CacheUse = 'hit' | 'miss' | 'off' | 'none';
 
@@ -35,19 +43,51 @@ export interface ProbeNote {
   readonly detail?: string;
 }
 
+/** One place a pull may come from. */
+export type PullStep =
+  /** A configured registry (or replica) whose probe found the image. */
+  | { readonly kind: 'registry'; readonly candidate: Candidate; readonly digest: string }
+  /** The caller's own reference, as sent; `target` when it names a configured registry. */
+  | { readonly kind: 'original'; readonly reference: string; readonly target: RegistryTarget | undefined };
+
+export type RegistryStep = Extract<PullStep, { kind: 'registry' }>;
+
 export interface Resolution {
   readonly original: string;
   /** The normalised reference (the cache key), when the input was a reference. */
   readonly normalised: string | undefined;
-  /** The reference to hand to the runtime: the original unless rewritten. */
-  readonly result: string;
-  readonly rewritten: boolean;
-  /** The registry the result points at: the match of a rewrite, or the one the original names. */
-  readonly target: RegistryTarget | undefined;
+  /**
+   * Where to pull from, in order; never empty. Every registry whose probe found the
+   * image, in priority order, then the original unless `fallback: false`; only the
+   * original when no registry has it.
+   */
+  readonly plan: readonly PullStep[];
   readonly cache: CacheUse;
   readonly reason: RewriteReason;
-  readonly digest?: string;
   readonly probes: readonly ProbeNote[];
+}
+
+/** The reference a step hands to the runtime. */
+export function stepReference(step: PullStep): string {
+  return step.kind === 'registry' ? step.candidate.reference : step.reference;
+}
+
+/** The configured registry a step pulls from, if any. */
+export function stepTarget(step: PullStep): RegistryTarget | undefined {
+  return step.kind === 'registry' ? step.candidate.target : step.target;
+}
+
+/** What a probe round found, before the caller's own reference is added to it. */
+interface Search {
+  readonly found: readonly RegistryStep[];
+  readonly reason: 'present' | 'absent' | 'unavailable';
+  readonly probes: readonly ProbeNote[];
+}
+
+interface Answer {
+  /** undefined: the breaker was open, nothing was asked. */
+  readonly outcome: ProbeOutcome | undefined;
+  readonly note: ProbeNote;
 }
 
 export interface LocalCandidates {
@@ -57,13 +97,10 @@ export interface LocalCandidates {
   readonly candidates: readonly Candidate[];
 }
 
-/** Runtime pull errors that mean "the registry did not answer", not "it said no". */
-const UNREACHABLE_PULL_ERROR = /connection refused|no route to host|i\/o timeout|network is unreachable|connection reset|dial tcp|server misbehaving|\b50[234]\b|service unavailable|bad gateway/i;
-
 export class Rewriter {
   private readonly cache: RewriteCache;
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly flights = new SingleFlight<Resolution>();
+  private readonly flights = new SingleFlight<Search>();
 
   constructor(
     private readonly config: ShimConfig,
@@ -96,7 +133,7 @@ export class Rewriter {
     return this.cache.stats();
   }
 
-  /** Drops the cached decision, e.g. after the pull from the chosen registry failed. */
+  /** Drops the cached plan, e.g. after a pull from one of its registries failed. */
   forget(normalised: string): void {
     this.cache.delete(normalised);
   }
@@ -110,56 +147,60 @@ export class Rewriter {
     return { normalised: normalised.text, direct: undefined, candidates: candidatesFor(normalised.reference, this.config.registries).candidates };
   }
 
-  /** The candidate a pull through the shim chose for `image`, while that decision is
-   *  cached: the name the node most likely holds the image under. No network. */
+  /** The first registry of the plan a pull through the shim made for `image`, while that
+   *  plan is cached: the name the node most likely holds the image under. No network. */
   cachedRewrite(image: string): Candidate | undefined {
     const local = this.localCandidates(image);
     if (local.normalised === undefined) return undefined;
     const entry = this.cache.presentEntry(local.normalised);
-    if (!entry) return undefined;
-    return local.candidates.find((c) => c.target.id === entry.targetId && c.reference === entry.reference);
+    return entry ? this.stepsFromCache(entry.plan, local.candidates)[0]?.candidate : undefined;
+  }
+
+  /** Whether `target`'s breaker is open now (a trial is not due yet). */
+  breakerOpen(target: RegistryTarget): boolean {
+    return this.breakerFor(target).state === 'open';
   }
 
   /** Where to pull `image` from. Never throws for registry trouble: the original is the answer then. */
   async resolve(image: string): Promise<Resolution> {
     const normalised = normalise(image);
-    const unchanged = (reason: RewriteReason, extra: Partial<Resolution> = {}): Resolution => ({
-      original: image,
-      normalised: normalised.ok ? normalised.text : undefined,
-      result: image,
-      rewritten: false,
-      target: undefined,
-      cache: 'none',
-      reason,
-      probes: [],
-      ...extra,
-    });
-    if (!normalised.ok) return unchanged(normalised.reason);
+    const planned = (reason: RewriteReason, found: readonly RegistryStep[], extra: { cache?: CacheUse; probes?: readonly ProbeNote[]; direct?: RegistryTarget } = {}): Resolution => {
+      // Unchanged means byte-for-byte the caller's string, not its normalised form.
+      const original: PullStep = { kind: 'original', reference: image, target: extra.direct };
+      return {
+        original: image,
+        normalised: normalised.ok ? normalised.text : undefined,
+        plan: found.length === 0 || this.config.fallback ? [...found, original] : found,
+        cache: extra.cache ?? 'none',
+        reason,
+        probes: extra.probes ?? [],
+      };
+    };
+    if (!normalised.ok) return planned(normalised.reason, []);
     const direct = directTarget(normalised.reference, this.config.registries);
-    if (direct) return unchanged('direct', { target: direct });
+    if (direct) return planned('direct', [], { direct });
     const { candidates } = candidatesFor(normalised.reference, this.config.registries);
-    if (candidates.length === 0) return unchanged('no-candidates');
+    if (candidates.length === 0) return planned('no-candidates', []);
 
     const key = normalised.text;
     const cached = this.lookup(key);
-    if (cached?.kind === 'absent') return unchanged('cached-absent', { cache: 'hit' });
-    let known: Parameters<Rewriter['probeAll']>[2];
+    if (cached?.kind === 'absent') return planned('cached-absent', [], { cache: 'hit' });
+    let known: (Answer & { candidate: Candidate }) | undefined;
     if (cached?.kind === 'present') {
-      const candidate = candidates.find((c) => c.target.id === cached.targetId && c.reference === cached.reference);
-      if (candidate) {
-        // The search is cached, but the winner is asked again (one bounded HEAD): a
-        // registry that died or hangs since costs the probe timeout, not a stuck pull.
-        const checked = await this.probeOne(candidate);
+      const [first, ...rest] = this.stepsFromCache(cached.plan, candidates);
+      if (first) {
+        // The search is cached, but the first registry is asked again (one bounded HEAD):
+        // one that died or hangs since costs the probe timeout, not a failed attempt.
+        const checked = await this.probeOne(first.candidate);
         if (checked.outcome?.kind === 'present') {
-          return { ...unchanged('cached-present'), result: candidate.reference, rewritten: true, target: candidate.target, cache: 'hit', digest: checked.outcome.digest, probes: [checked.note] };
+          return planned('cached-present', [{ ...first, digest: checked.outcome.digest }, ...rest], { cache: 'hit', probes: [checked.note] });
         }
         this.cache.delete(key);
-        known = { candidate, ...checked };
+        known = { candidate: first.candidate, ...checked };
       }
     }
-    const decided = await this.flights.run(key, () => this.probeAll(key, candidates, known));
-    // Unchanged means byte-for-byte the caller's string, not its normalised form.
-    return { ...decided, original: image, result: decided.rewritten ? decided.result : image, cache: this.cache.enabled ? 'miss' : 'off' };
+    const search = await this.flights.run(key, () => this.search(key, candidates, known));
+    return planned(search.reason, search.found, { cache: this.cache.enabled ? 'miss' : 'off', probes: search.probes });
   }
 
   private lookup(key: string): CacheEntry | undefined {
@@ -170,8 +211,16 @@ export class Rewriter {
     return entry;
   }
 
-  /** One probe with its breaker accounting and metrics; undefined when the breaker is open. */
-  private async probeOne(candidate: Candidate): Promise<{ outcome: ProbeOutcome | undefined; note: ProbeNote }> {
+  /** The cached plan as steps over today's candidates (a reload clears the cache, so all match). */
+  private stepsFromCache(plan: readonly PlannedPull[], candidates: readonly Candidate[]): RegistryStep[] {
+    return plan.flatMap((entry) => {
+      const candidate = candidates.find((c) => c.target.id === entry.targetId && c.reference === entry.reference);
+      return candidate ? [{ kind: 'registry' as const, candidate, digest: entry.digest }] : [];
+    });
+  }
+
+  /** One probe with its breaker accounting and metrics. */
+  private async probeOne(candidate: Candidate): Promise<Answer> {
     const registry = candidate.target.host;
     const breaker = this.breakerFor(candidate.target);
     if (!breaker.tryAcquire()) return { outcome: undefined, note: { registry, outcome: 'breaker-open' } };
@@ -192,25 +241,28 @@ export class Rewriter {
   }
 
   /**
-   * Probes the candidates in order until one has the image. `known` holds answers
-   * already obtained in this decision (the re-check of a cached match), so no
-   * registry is asked twice.
+   * Probes every candidate at once: the plan needs every answer, and the slowest probe
+   * (each is bounded by probeTimeout) bounds the decision instead of their sum. A
+   * registry that hangs is out of the round after `failureThreshold` timeouts (its
+   * breaker). `known` is an answer already obtained in this decision (the re-check of a
+   * cached plan's first registry), so no registry is asked twice.
    */
-  private async probeAll(key: string, candidates: readonly Candidate[], known?: { candidate: Candidate; outcome: ProbeOutcome | undefined; note: ProbeNote }): Promise<Resolution> {
-    const probes: ProbeNote[] = [];
-    // Whether every candidate so far gave a definite answer (404).
-    let definite = true;
-    for (const candidate of candidates) {
-      const { outcome, note } = known?.candidate === candidate ? known : await this.probeOne(candidate);
-      probes.push(note);
-      if (outcome?.kind === 'present') {
-        this.cache.setPresent(key, { targetId: candidate.target.id, reference: candidate.reference, digest: outcome.digest }, definite ? undefined : this.config.cache.negativeTtlMs);
-        return { original: key, normalised: key, result: candidate.reference, rewritten: true, target: candidate.target, cache: 'miss', reason: 'present', digest: outcome.digest, probes };
-      }
-      if (outcome?.kind !== 'absent') definite = false;
+  private async search(key: string, candidates: readonly Candidate[], known?: Answer & { candidate: Candidate }): Promise<Search> {
+    const answers = await Promise.all(candidates.map((candidate) => (known?.candidate === candidate ? known : this.probeOne(candidate))));
+    const probes = answers.map((answer) => answer.note);
+    const found: RegistryStep[] = [];
+    answers.forEach((answer, index) => {
+      if (answer.outcome?.kind === 'present') found.push({ kind: 'registry', candidate: candidates[index]!, digest: answer.outcome.digest });
+    });
+    // Whether every candidate gave a definite answer (200 or 404).
+    const definite = answers.every((answer) => answer.outcome?.kind === 'present' || answer.outcome?.kind === 'absent');
+    if (found.length > 0) {
+      const plan = found.map((step) => ({ targetId: step.candidate.target.id, reference: step.candidate.reference, digest: step.digest }));
+      this.cache.setPresent(key, plan, definite ? undefined : this.config.cache.negativeTtlMs);
+      return { found, reason: 'present', probes };
     }
     if (definite) this.cache.setAbsent(key);
-    return { original: key, normalised: key, result: key, rewritten: false, target: undefined, cache: 'miss', reason: definite ? 'absent' : 'unavailable', probes };
+    return { found, reason: definite ? 'absent' : 'unavailable', probes };
   }
 
   /**
@@ -218,6 +270,6 @@ export class Rewriter {
    * be reached, it counts against its breaker like a failed probe would.
    */
   reportPullFailure(target: RegistryTarget, message: string): void {
-    if (UNREACHABLE_PULL_ERROR.test(message)) this.breakerFor(target).failure();
+    if (classifyPullFailure(message) === 'unreachable') this.breakerFor(target).failure();
   }
 }

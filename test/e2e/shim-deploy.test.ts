@@ -4,19 +4,24 @@
 // real flags (registry answers, shim serves, reloads on ExecReload's SIGHUP and removes
 // its socket on stop), and the kubelet drop-in and crictl.yaml name the sample's
 // sockets. (deploy/crictl.yaml and deploy/containerd-hosts.toml are also used by the
-// shim end-to-end lab with containerd.)
+// shim end-to-end lab with containerd.) The high-availability files in deploy/ha/ are
+// checked here for form and for naming the same three replicas; shim-replica-loss runs
+// them for real (the unit's ExecStart, the registry sample on S3, HAProxy, the shim
+// sample and containerd's hosts.toml).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { readRegistryConfigDocument } from '../../src/registry/config.js';
+import { DEPLOY_DIR, deployFileWith, execStartArgs } from '../support/deploy.js';
 import { freePort, basicAuth } from '../support/net.js';
 import { run, startProcess, stopAll, stopProcess, waitFor } from '../support/process.js';
 import { startShim } from '../support/shim.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
 import { BERTH_BIN, PROJECT_ROOT, tool } from '../support/tools.js';
 
-const DEPLOY = path.join(PROJECT_ROOT, 'deploy');
+const DEPLOY = DEPLOY_DIR;
 const SAMPLE = path.join(DEPLOY, 'image-cri-shim.yaml');
 
 after(async () => {
@@ -26,14 +31,6 @@ after(async () => {
 
 function berth(args: readonly string[], allowFailure = false): ReturnType<typeof run> {
   return run(process.execPath, [BERTH_BIN, ...args], { allowFailure });
-}
-
-/** The arguments after the executable in a unit's ExecStart= line. */
-async function execStartArgs(unit: string, executable: string): Promise<string[]> {
-  const text = await readFile(path.join(DEPLOY, unit), 'utf8');
-  const line = text.split('\n').find((l) => l.startsWith(`ExecStart=${executable} `));
-  assert.ok(line, `${unit} has ExecStart=${executable} ...`);
-  return line.slice(`ExecStart=${executable} `.length).trim().split(/\s+/);
 }
 
 test('berth shim validate accepts the sample config without warnings and masks its password', async () => {
@@ -144,4 +141,63 @@ test('the shim unit\'s ExecStart serves, ExecReload\'s SIGHUP reloads, stop remo
   const hosts = await readFile(path.join(DEPLOY, 'containerd-hosts.toml'), 'utf8');
   const address = (parseYaml(await readFile(SAMPLE, 'utf8')) as { address: string }).address;
   assert.ok(hosts.includes(`server = "${address}"`) && hosts.includes(`[host."${address}"]`), 'hosts.toml serves the sample address over plain HTTP');
+});
+
+const MASTERS = ['master1:5000', 'master2:5000', 'master3:5000'];
+
+test('deploy/ha: a valid replica config (one httpSecret, no bucket credentials); shim, containerd and HAProxy name the same three replicas, in the same order', async () => {
+  const registry = readRegistryConfigDocument(parseYaml(await readFile(path.join(DEPLOY, 'ha', 'registry.yaml'), 'utf8')));
+  assert.ok(registry.ok, registry.ok ? '' : registry.reason);
+  assert.deepEqual(registry.warnings, []);
+  assert.equal(registry.values.addr, '0.0.0.0:5000');
+  assert.ok(registry.values.s3, 'the storage is S3');
+  assert.equal(registry.values.s3.accessKey, undefined, 'bucket credentials come from the environment, not the file');
+  assert.equal(registry.values.s3.secretKey, undefined);
+  assert.ok((registry.values.httpSecret ?? '').length >= 16, 'one httpSecret for every replica');
+  assert.ok(registry.values.htpasswd);
+
+  const validated = await berth(['shim', 'validate', '-f', path.join(DEPLOY, 'ha', 'image-cri-shim.yaml')]);
+  assert.equal(validated.stderr, '', 'no warnings for the sample');
+  const shim = parseYaml(validated.stdout.replace(/^#.*\n/, '')) as { fallback: boolean; registries: Array<Record<string, unknown>> };
+  assert.deepEqual(
+    shim.registries.map((r) => r['address']),
+    MASTERS.map((m) => `http://${m}`),
+    'tried in this order',
+  );
+  assert.ok(shim.registries.every((r) => r['auth'] === 'admin:******'));
+  assert.ok(!validated.stdout.includes('passw0rd'));
+
+  const hosts = await readFile(path.join(DEPLOY, 'ha', 'containerd-hosts.toml'), 'utf8');
+  assert.match(hosts, /^server = "http:\/\/sealos\.hub:5000"$/m);
+  assert.deepEqual([...hosts.matchAll(/^\[host\."http:\/\/([^"]+)"\]$/gm)].map((m) => m[1]), MASTERS);
+
+  const haproxy = await readFile(path.join(DEPLOY, 'ha', 'haproxy.cfg'), 'utf8');
+  assert.deepEqual([...haproxy.matchAll(/^\s*server \S+ (\S+) check/gm)].map((m) => m[1]), MASTERS);
+  assert.match(haproxy, /^\s*http-check send meth GET uri \/readyz\b/m, 'health from /readyz');
+  assert.match(haproxy, /^\s*mode tcp$/m);
+  // haproxy -c resolves server names: the masters become loopback ports here.
+  const dir = await scratchDir('deploy-ha-');
+  const cfg = path.join(dir, 'haproxy.cfg');
+  await writeFile(cfg, await deployFileWith('ha/haproxy.cfg', MASTERS.map((m, i) => [m, `127.0.0.1:${5000 + i}`] as const)));
+  const checked = await run(tool('haproxy'), ['-c', '-f', cfg], { allowFailure: true });
+  assert.equal(checked.code, 0, `${checked.stdout}${checked.stderr}`);
+  assert.doesNotMatch(`${checked.stdout}${checked.stderr}`, /\[WARNING\]|\[ALERT\]/);
+});
+
+test('deploy/ha: the replica unit template passes systemd-analyze verify as an instance; reload is SIGHUP, stop is SIGTERM, the instance names its config and credentials', async () => {
+  const unit = await readFile(path.join(DEPLOY, 'ha', 'berth-registry@.service'), 'utf8');
+  assert.deepEqual(await execStartArgs('ha/berth-registry@.service', '/usr/local/bin/berth'), ['registry', 'serve', '--config', '/etc/berth/%i.yaml']);
+  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+  assert.match(unit, /^KillSignal=SIGTERM$/m);
+  assert.match(unit, /^EnvironmentFile=-\/etc\/berth\/%i\.env$/m);
+  assert.match(unit, /^Restart=always$/m);
+  const dir = await scratchDir('deploy-ha-unit-');
+  await writeFile(path.join(dir, 'berth-registry@.service'), unit.replaceAll('/usr/local/bin/berth', BERTH_BIN));
+  const result = await run(tool('systemd-analyze'), ['verify', 'berth-registry@ha.service'], {
+    cwd: dir,
+    env: { ...process.env, SYSTEMD_UNIT_PATH: `${dir}:` },
+    allowFailure: true,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /Unknown|Invalid|ignoring|not executable/i, result.stderr);
 });

@@ -6,15 +6,14 @@
 // comes from the registries' own logs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { freePort } from '../support/net.js';
 import { stopAll } from '../support/process.js';
-import { writeShimConfig, type LogLine } from '../support/shim.js';
+import { installHostsToml, writeShimConfig, type LogLine } from '../support/shim.js';
 import { PUBLIC_PASSWORD, PUBLIC_USER, ShimLab, berthRequests, distributionRequests, fetched } from '../support/shim-lab.js';
 import { removeScratchDirs } from '../support/tmp.js';
-import { PROJECT_ROOT } from '../support/tools.js';
 
 const PUBLIC_CREDS = `${PUBLIC_USER}:${PUBLIC_PASSWORD}`;
 const PROBE_TIMEOUT_MS = 2000;
@@ -200,9 +199,7 @@ test('private registry hangs (accepts, never answers): one probe timeout, then t
   await proxy.listen(port);
   const proxyHost = `127.0.0.1:${port}`;
   // containerd reaches the proxy over plain HTTP, like the registry behind it.
-  const hosts = await readFile(path.join(PROJECT_ROOT, 'deploy', 'containerd-hosts.toml'), 'utf8');
-  await mkdir(path.join(lab.containerd.hostsDir, proxyHost), { recursive: true });
-  await writeFile(path.join(lab.containerd.hostsDir, proxyHost, 'hosts.toml'), hosts.replaceAll('sealos.hub:5000', proxyHost));
+  await installHostsToml(lab.containerd.hostsDir, proxyHost);
   try {
     await reconfigure(config({ address: `http://${proxyHost}` }));
     await lab.push('private', 'hang-private', 'library/hang:1', LAYER);

@@ -244,3 +244,14 @@ export async function writeHostsToml(hostsDir: string, registry: string, url: st
   await writeFile(file, `[host.${tomlString(url)}]\n  capabilities = [${caps}]\n${url.startsWith('https://') ? '  skip_verify = true\n' : ''}`);
   return file;
 }
+
+/** Image names and their manifest digests in containerd's CRI namespace (k8s.io). */
+export async function criImages(runtime: Pick<RunningContainerd, 'ctr'>): Promise<Map<string, string>> {
+  const { stdout } = await runtime.ctr(['images', 'ls'], { namespace: 'k8s.io' });
+  const images = new Map<string, string>();
+  for (const line of stdout.split('\n').slice(1)) {
+    const [ref, , digest] = line.trim().split(/\s+/);
+    if (ref && digest) images.set(ref, digest);
+  }
+  return images;
+}

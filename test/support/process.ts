@@ -2,6 +2,7 @@
 // when the test file ends, never by name.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { readdir, readFile } from 'node:fs/promises';
 import { recordCliOutput } from './logs.js';
 import { BERTH_BIN } from './tools.js';
 
@@ -62,6 +63,41 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** A process's start time in clock ticks since boot (/proc/<pid>/stat field 22): with the PID, its identity. */
+async function startTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command name (which may hold spaces) start at field 3.
+  return stat === '' ? undefined : stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
+}
+
+/**
+ * SIGKILL to `child` and, at the same moment, to the processes it started (a registry's
+ * worker processes): how a host that dies takes a whole process tree down. The children
+ * are found through /proc and each is checked by its start time before the signal, so a
+ * reused PID is never hit. Resolves, with how many processes were killed, once `child`
+ * has exited and the children are gone.
+ */
+export async function killWithChildren(child: ChildProcess): Promise<number> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return 0;
+  const children: Array<{ pid: number; started: string | undefined }> = [];
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const listed = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    for (const id of listed.split(/\s+/).filter((text) => text !== '')) children.push({ pid: Number(id), started: await startTime(Number(id)) });
+  }
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  let killed = 1;
+  for (const worker of children) {
+    if (worker.started === undefined || (await startTime(worker.pid)) !== worker.started) continue;
+    process.kill(worker.pid, 'SIGKILL');
+    killed += 1;
+  }
+  await exited;
+  await waitFor('the killed process tree to be gone', async () => ((await Promise.all(children.map((w) => startTime(w.pid)))).every((s, i) => s !== children[i]!.started) ? true : undefined), 10_000);
+  return killed;
 }
 
 export async function stopAll(): Promise<void> {

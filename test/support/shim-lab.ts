@@ -9,15 +9,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from './berth.js';
-import { startContainerd, type ContainerdOptions, type RunningContainerd } from './containerd.js';
+import { criImages, startContainerd, type ContainerdOptions, type RunningContainerd } from './containerd.js';
 import { startDistribution } from './distribution.js';
 import { LayoutWriter, writeImage, type BuiltImage } from './images.js';
 import { freePort } from './net.js';
 import type { RunOptions, RunResult } from './process.js';
-import { crictl, startShim, writeShimConfig, type ShimProcess } from './shim.js';
+import { crictl, installCrictlConfig, installHostsToml, startShim, writeShimConfig, type ShimProcess } from './shim.js';
 import { skopeoCopy } from './skopeo.js';
 import { scratchDir } from './tmp.js';
-import { PROJECT_ROOT } from './tools.js';
 
 export const PUBLIC_USER = 'hub-user';
 export const PUBLIC_PASSWORD = 'hub-s3cret';
@@ -99,11 +98,7 @@ export class ShimLab {
     lab.publicDistribution = await startDistribution({ user: PUBLIC_USER, password: PUBLIC_PASSWORD, accessLog: true });
     lab.containerd = await startContainerd(path.join(lab.work, 'containerd'), options.containerd);
     await lab.writeHosts();
-    const crictlTemplate = await readFile(path.join(PROJECT_ROOT, 'deploy', 'crictl.yaml'), 'utf8');
-    await writeFile(
-      lab.crictlConfig,
-      crictlTemplate.replace('unix:///run/containerd/containerd.sock', `unix://${lab.containerd.socket}`).replace('unix:///var/run/image-cri-shim.sock', `unix://${lab.shimSocket}`),
-    );
+    await installCrictlConfig(lab.crictlConfig, lab.containerd.socket, lab.shimSocket);
     return lab;
   }
 
@@ -145,11 +140,7 @@ export class ShimLab {
     await mkdir(path.dirname(hub), { recursive: true });
     await writeFile(hub, `server = "${this.publicDistribution.url}"\n\n[host."${this.publicDistribution.url}"]\n  capabilities = ["pull", "resolve"]\n`);
     // The private registry through the deploy file, as an operator would install it.
-    const template = await readFile(path.join(PROJECT_ROOT, 'deploy', 'containerd-hosts.toml'), 'utf8');
-    const host = `127.0.0.1:${this.privatePort}`;
-    const file = path.join(this.containerd.hostsDir, host, 'hosts.toml');
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, template.replaceAll('sealos.hub:5000', host));
+    await installHostsToml(this.containerd.hostsDir, this.privateHost);
   }
 
   get privateHost(): string {
@@ -203,14 +194,8 @@ export class ShimLab {
   }
 
   /** Image names and digests in containerd's CRI namespace. */
-  async criImages(): Promise<Map<string, string>> {
-    const { stdout } = await this.containerd.ctr(['images', 'ls'], { namespace: 'k8s.io' });
-    const images = new Map<string, string>();
-    for (const line of stdout.split('\n').slice(1)) {
-      const [ref, , digest] = line.trim().split(/\s+/);
-      if (ref && digest) images.set(ref, digest);
-    }
-    return images;
+  criImages(): Promise<Map<string, string>> {
+    return criImages(this.containerd);
   }
 
   async stop(): Promise<void> {

@@ -4,11 +4,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import { testLogPath } from './logs.js';
 import { run, startProcess, stopProcess, waitFor, type RunOptions, type RunResult } from './process.js';
-import { BERTH_BIN, tool } from './tools.js';
+import { BERTH_BIN, PROJECT_ROOT, tool } from './tools.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
@@ -84,6 +85,19 @@ export async function startShim(configFile: string, options: { waitUntilServing?
 /** A crictl config file: images through `imageSocket`, pods and containers to `runtimeSocket`. */
 export async function writeCrictlConfig(file: string, imageSocket: string, runtimeSocket: string): Promise<void> {
   await writeFile(file, `runtime-endpoint: unix://${runtimeSocket}\nimage-endpoint: unix://${imageSocket}\ntimeout: 60\n`);
+}
+
+/** deploy/crictl.yaml as an operator installs it, with the sockets of this test. */
+export async function installCrictlConfig(file: string, runtimeSocket: string, imageSocket: string): Promise<void> {
+  const template = await readFile(path.join(PROJECT_ROOT, 'deploy', 'crictl.yaml'), 'utf8');
+  await writeFile(file, template.replace('unix:///run/containerd/containerd.sock', `unix://${runtimeSocket}`).replace('unix:///var/run/image-cri-shim.sock', `unix://${imageSocket}`));
+}
+
+/** deploy/containerd-hosts.toml as installed for the plain-HTTP registry `host`: <hostsDir>/<host>/hosts.toml. */
+export async function installHostsToml(hostsDir: string, host: string): Promise<void> {
+  const template = await readFile(path.join(PROJECT_ROOT, 'deploy', 'containerd-hosts.toml'), 'utf8');
+  await mkdir(path.join(hostsDir, host), { recursive: true });
+  await writeFile(path.join(hostsDir, host, 'hosts.toml'), template.replaceAll('sealos.hub:5000', host));
 }
 
 export function crictl(configFile: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

@@ -7,7 +7,7 @@ import { CircuitBreaker, type BreakerState } from '../../src/shim/breaker.js';
 import { RewriteCache } from '../../src/shim/cache.js';
 
 const SETTINGS = { size: 2, ttlMs: 200, negativeTtlMs: 50, statsLogIntervalMs: 60_000, disableStats: false };
-const PRESENT = { targetId: 'r', reference: 'r/library/nginx:1', digest: undefined };
+const PRESENT = [{ targetId: 'r', reference: 'r/library/nginx:1', digest: `sha256:${'a'.repeat(64)}` }];
 
 test('cache: present entries live for the TTL, absent entries for the short negative TTL', async () => {
   const cache = new RewriteCache(SETTINGS);
@@ -23,7 +23,16 @@ test('cache: present entries live for the TTL, absent entries for the short nega
   assert.deepEqual(cache.stats(), { entries: 0, hits: 3, misses: 2, enabled: true });
 });
 
-test('cache: a shortened TTL for a match found while a better registry failed', async () => {
+test('cache: a plan keeps its order; an empty plan is not an entry', () => {
+  const cache = new RewriteCache(SETTINGS);
+  const plan = [PRESENT[0]!, { targetId: 'r2', reference: 'r2/library/nginx:1', digest: PRESENT[0]!.digest }];
+  cache.setPresent('a', plan);
+  assert.deepEqual(cache.presentEntry('a'), { kind: 'present', plan });
+  cache.setPresent('b', []);
+  assert.equal(cache.get('b'), undefined);
+});
+
+test('cache: a shortened TTL for a plan made while some registry could not be asked', async () => {
   const cache = new RewriteCache(SETTINGS);
   cache.setPresent('a', PRESENT, 30);
   await sleep(60);

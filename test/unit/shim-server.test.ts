@@ -103,10 +103,11 @@ after(async () => {
   await removeScratchDirs();
 });
 
-/** A registry that has `library/nginx:1.25` and nothing else. */
-async function fakeRegistry(): Promise<{ host: string; server: HttpServer }> {
+/** A registry that has `library/nginx:1.25` (or the repository:tag pairs given) and nothing else. */
+async function fakeRegistry(images: readonly string[] = ['library/nginx:1.25']): Promise<{ host: string; server: HttpServer }> {
+  const paths = new Set(images.map((image) => `/v2/${image.replace(':', '/manifests/')}`));
   const server = createHttpServer((req, res) => {
-    if (req.url === '/v2/library/nginx/manifests/1.25') res.writeHead(200, { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
+    if (paths.has(req.url ?? '')) res.writeHead(200, { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -114,13 +115,27 @@ async function fakeRegistry(): Promise<{ host: string; server: HttpServer }> {
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function setup(options: { fallback?: boolean; startRuntime?: boolean; extraConfig?: string; log?: Logger } = {}): Promise<{ runtime: FakeRuntime; client: Client; shim: Shim; registry: string; dir: string; runtimeSocket: string }> {
+interface SetupOptions {
+  readonly fallback?: boolean;
+  readonly startRuntime?: boolean;
+  readonly extraConfig?: string;
+  readonly log?: Logger;
+  /** More registries after `address`, in priority order, each with its own user `replica<N>`. */
+  readonly replicas?: number;
+  /** What every fake registry has (default `library/nginx:1.25`). */
+  readonly images?: readonly string[];
+}
+
+async function setup(options: SetupOptions = {}): Promise<{ runtime: FakeRuntime; client: Client; shim: Shim; registry: string; replicas: string[]; dir: string; runtimeSocket: string }> {
   const dir = await scratchDir('shim-server-');
   const runtimeSocket = path.join(dir, 'runtime.sock');
   const runtime = new FakeRuntime();
   cleanups.push(() => runtime.stop());
   if (options.startRuntime !== false) await runtime.listen(runtimeSocket);
-  const { host } = await fakeRegistry();
+  const { host } = await fakeRegistry(options.images);
+  const replicas: string[] = [];
+  for (let i = 0; i < (options.replicas ?? 0); i++) replicas.push((await fakeRegistry(options.images)).host);
+  const registries = replicas.map((replica, i) => `  - {address: "http://${replica}", auth: "replica${i + 1}:pw${i + 1}", priority: ${900 - i}}`).join('\n');
   const parsed = parseShimConfig(`
 shim: ${path.join(dir, 'run', 'shim.sock')}
 cri: ${runtimeSocket}
@@ -128,6 +143,7 @@ address: http://${host}
 auth: "admin:p:w"
 force: true
 fallback: ${options.fallback ?? true}
+${replicas.length > 0 ? `registries:\n${registries}` : ''}
 ${options.extraConfig ?? ''}
 `);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
@@ -135,7 +151,7 @@ ${options.extraConfig ?? ''}
   cleanups.push(() => shim.stop());
   const client = new Client(`unix://${parsed.config.shimSocket}`, credentials.createInsecure());
   cleanups.push(() => client.close());
-  return { runtime, client, shim, registry: host, dir, runtimeSocket };
+  return { runtime, client, shim, registry: host, replicas, dir, runtimeSocket };
 }
 
 /** A message with fields no version of the shim's proto declares. */
@@ -207,6 +223,134 @@ test('PullImage: a failed private pull is retried with the caller\'s own bytes; 
     return true;
   });
   assert.equal(strict.runtime.calls('/PullImage').length, 1);
+});
+
+/** A per-registry counter of the shim's metrics, 0 when the registry has no value. */
+async function metric(shim: Shim, name: 'failovers' | 'fallbacks' | 'pullFailures' | 'pulls', registry: string): Promise<number> {
+  const { values } = await shim.metrics[name].get();
+  return values.find((v) => v.labels.registry === registry)?.value ?? 0;
+}
+
+function decisionLines(lines: readonly string[]): Array<Record<string, unknown>> {
+  return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['msg'] === 'rewrite decision' && line['action'] === 'PullImage');
+}
+
+test('PullImage walks the plan: a replica whose pull fails costs one attempt, the next gets its own credentials; one PullImage succeeds', async () => {
+  const lines: string[] = [];
+  const { runtime, client, shim, registry, replicas } = await setup({ replicas: 2, log: pino({ level: 'info' }, { write: (line: string): void => void lines.push(line) }) });
+  const [b, c] = replicas as [string, string];
+  runtime.reply = (r) =>
+    requestImage(r.bytes)!.startsWith(registry)
+      ? failure(status.UNKNOWN, `failed to resolve reference "${registry}/library/nginx:1.25": dial tcp ${registry}: connect: connection refused`)
+      : codec('PullImageResponse').serialize({ imageRef: `sha256:from-${requestImage(r.bytes)!.split('/')[0]}` });
+  const request = codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' }, auth: { username: 'kubelet', password: 'x' } });
+  const response = await unary(client, '/runtime.v1.ImageService/PullImage', request);
+  assert.deepEqual(codec('PullImageResponse').deserialize(response), { imageRef: `sha256:from-${b}` });
+  const pulls = runtime.calls('/PullImage');
+  assert.deepEqual(pulls.map((p) => requestImage(p.bytes)), [`${registry}/library/nginx:1.25`, `${b}/library/nginx:1.25`], 'the third replica and the original were not needed');
+  assert.deepEqual(pulls[0]!.bytes, withPullCredentials(withRequestImage(request, `${registry}/library/nginx:1.25`), { username: 'admin', password: 'p:w' }));
+  assert.deepEqual(pulls[1]!.bytes, withPullCredentials(withRequestImage(request, `${b}/library/nginx:1.25`), { username: 'replica1', password: 'pw1' }), 'each registry gets its own credentials');
+  assert.equal(await metric(shim, 'failovers', registry), 1);
+  assert.equal(await metric(shim, 'pullFailures', registry), 1);
+  assert.equal(await metric(shim, 'pulls', b), 1);
+  assert.equal(await metric(shim, 'fallbacks', registry), 0);
+  const decisions = decisionLines(lines);
+  assert.deepEqual(
+    decisions.map((d) => [d['reason'], d['result'], d['registry'], d['failed'], d['level']]),
+    [
+      ['present', `${registry}/library/nginx:1.25`, registry, undefined, 30],
+      ['failover', `${b}/library/nginx:1.25`, b, registry, 40],
+    ],
+  );
+  assert.deepEqual(decisions[0]!['plan'], [`${registry}/library/nginx:1.25`, `${b}/library/nginx:1.25`, `${c}/library/nginx:1.25`, 'nginx:1.25']);
+  assert.match(String(decisions[1]!['error']), /connection refused/);
+  assert.ok(!lines.some((line) => line.includes('pw1') || line.includes('p:w')), 'no password in the log');
+});
+
+test('PullImage: every replica failing falls back to the original; with fallback: false the error names each failed pull', async () => {
+  const replicaFailure = (r: Received): ServiceError | Buffer =>
+    requestImage(r.bytes)!.startsWith('127.0.0.1') ? failure(status.UNKNOWN, `failed to copy: ${requestImage(r.bytes)!.split('/')[0]} reset by peer`) : codec('PullImageResponse').serialize({ imageRef: 'sha256:public' });
+  const request = codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' } });
+  const open = await setup({ replicas: 1 });
+  open.runtime.reply = replicaFailure;
+  assert.deepEqual(codec('PullImageResponse').deserialize(await unary(open.client, '/runtime.v1.ImageService/PullImage', request)), { imageRef: 'sha256:public' });
+  assert.deepEqual(open.runtime.calls('/PullImage').map((p) => requestImage(p.bytes)), [`${open.registry}/library/nginx:1.25`, `${open.replicas[0]}/library/nginx:1.25`, 'nginx:1.25']);
+  assert.deepEqual(open.runtime.calls('/PullImage')[2]!.bytes, request, 'the fallback is exactly what the caller sent');
+  assert.equal(await metric(open.shim, 'failovers', open.registry), 1);
+  assert.equal(await metric(open.shim, 'fallbacks', open.replicas[0]!), 1);
+  assert.equal(await metric(open.shim, 'pulls', 'original'), 1);
+
+  const strict = await setup({ replicas: 1, fallback: false });
+  strict.runtime.reply = replicaFailure;
+  const [a, b] = [strict.registry, strict.replicas[0]!];
+  await assert.rejects(unary(strict.client, '/runtime.v1.ImageService/PullImage', request), (error: ServiceError) => {
+    assert.equal(error.code, status.UNKNOWN);
+    assert.equal(
+      error.details,
+      `pull of ${b}/library/nginx:1.25 from registry ${b} failed and fallback is off (fallback: false): failed to copy: ${b} reset by peer; before that, the pull of ${a}/library/nginx:1.25 from ${a} failed: failed to copy: ${a} reset by peer`,
+    );
+    return true;
+  });
+  assert.equal(strict.runtime.calls('/PullImage').length, 2, 'the original was not asked');
+});
+
+test("PullImage: a failure of the runtime's own gets one more try from the same registry, and only one", async () => {
+  const lines: string[] = [];
+  const { runtime, client, shim, registry, replicas } = await setup({ replicas: 2, log: pino({ level: 'info' }, { write: (line: string): void => void lines.push(line) }) });
+  const [b, c] = replicas as [string, string];
+  let bFailures = 2;
+  runtime.reply = (r) => {
+    const image = requestImage(r.bytes)!;
+    if (image.startsWith(registry)) return failure(status.UNKNOWN, `failed to pull and unpack image "${image}": failed to read expected number of bytes: unexpected EOF`);
+    if (image.startsWith(b) && bFailures-- > 0) {
+      return failure(status.NOT_FOUND, `failed to pull and unpack image "${image}": failed to prepare extraction snapshot "extract-1 sha256:68d8": parent snapshot sha256:cafd does not exist: not found`);
+    }
+    return codec('PullImageResponse').serialize({ imageRef: `sha256:from-${image.split('/')[0]}` });
+  };
+  const pull = async (): Promise<unknown> => codec('PullImageResponse').deserialize(await unary(client, '/runtime.v1.ImageService/PullImage', codec('PullImageRequest').serialize({ image: { image: 'nginx:1.25' } })));
+  // b fails twice in the runtime: its one retry fails too, and c serves.
+  assert.deepEqual(await pull(), { imageRef: `sha256:from-${c}` });
+  assert.deepEqual(runtime.calls('/PullImage').map((p) => requestImage(p.bytes)!.split('/')[0]), [registry, b, b, c]);
+  assert.deepEqual(
+    decisionLines(lines).map((d) => `${d['reason']}:${d['registry']}:${d['failed'] ?? ''}`),
+    [`present:${registry}:`, `failover:${b}:${registry}`, `runtime-retry:${b}:${b}`, `failover:${c}:${b}`],
+  );
+  assert.equal(await metric(shim, 'failovers', registry), 1);
+  assert.equal(await metric(shim, 'failovers', b), 1, 'the retry is not a failover; moving on to c is');
+  // Next time b's runtime fails once: its retry serves.
+  bFailures = 1;
+  runtime.received.length = 0;
+  assert.deepEqual(await pull(), { imageRef: `sha256:from-${b}` });
+  assert.deepEqual(runtime.calls('/PullImage').map((p) => requestImage(p.bytes)!.split('/')[0]), [registry, b, b]);
+  assert.equal(await metric(shim, 'pulls', b), 1);
+});
+
+test('PullImage: a registry of a cached plan whose breaker opened meanwhile is passed over', async () => {
+  const lines: string[] = [];
+  const { runtime, client, registry, replicas } = await setup({
+    replicas: 2,
+    images: ['library/nginx:1.25', 'library/redis:7'],
+    extraConfig: 'breaker: {failureThreshold: 1, resetTimeout: 1h}',
+    log: pino({ level: 'info' }, { write: (line: string): void => void lines.push(line) }),
+  });
+  const [b, c] = replicas as [string, string];
+  let failFirst = false;
+  runtime.reply = (r) => {
+    const image = requestImage(r.bytes)!;
+    if (image.startsWith(registry) && (failFirst || image.includes('redis'))) return failure(status.UNKNOWN, 'failed to copy: httpReadSeeker: failed open: unexpected status code 404 Not Found');
+    if (image.startsWith(b) && image.includes('redis')) return failure(status.UNKNOWN, `dial tcp ${b}: connect: connection refused`);
+    return codec('PullImageResponse').serialize({ imageRef: 'sha256:ok' });
+  };
+  const pull = (image: string): Promise<Buffer> => unary(client, '/runtime.v1.ImageService/PullImage', codec('PullImageRequest').serialize({ image: { image } }));
+  await pull('nginx:1.25'); // plan [a, b, c, original], cached; served by a
+  await pull('redis:7'); // a fails, b is refused (its breaker opens: threshold 1), c serves
+  failFirst = true;
+  await pull('nginx:1.25'); // the cached plan: a is asked again and answers, its pull fails, b is passed over, c serves
+  assert.deepEqual(runtime.calls('/PullImage').map((p) => requestImage(p.bytes)).slice(-2), [`${registry}/library/nginx:1.25`, `${c}/library/nginx:1.25`]);
+  const last = decisionLines(lines).at(-1)!;
+  assert.equal(last['reason'], 'failover');
+  assert.deepEqual(last['skipped'], [b]);
+  assert.equal(last['failed'], registry);
 });
 
 test('ImageStatus and RemoveImage: the original name first, then the rewritten one; RemoveImage uses the image ID', async () => {
