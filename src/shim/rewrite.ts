@@ -8,7 +8,7 @@
 // definite 404. Concurrent decisions for the same reference share one probe round.
 import type { Logger } from 'pino';
 import { SingleFlight } from '../util/single-flight.js';
-import { BREAKER_STATE_VALUE, CircuitBreaker } from './breaker.js';
+import { BREAKER_STATE_VALUE, CircuitBreaker } from '../util/breaker.js';
 import { RewriteCache, type CacheEntry } from './cache.js';
 import { candidatesFor, directTarget, normalise, type Candidate } from './candidates.js';
 import type { RegistryTarget, ShimConfig } from './config.js';
