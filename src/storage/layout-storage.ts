@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
-import { digestOf, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { digestOf, looksLikeDigest, parseDigest, SUPPORTED_ALGORITHMS, type Digest } from '../oci/digest.js';
 import { manifestReferences, parseManifest, type Descriptor, type Manifest } from '../oci/manifest.js';
 import { isNonDistributableLayer } from '../oci/media-types.js';
 import { isValidTag } from '../oci/names.js';
@@ -221,6 +221,31 @@ export class LayoutStorage implements RegistryStorage {
     return stored;
   }
 
+  /**
+   * Marks a manifest revision as used now (its link's mtime): what a mirror's retention
+   * reads to find content nobody pulled for a while. False when there is no such revision.
+   */
+  async touchManifest(repository: string, digest: Digest): Promise<boolean> {
+    return (await this.driver.touch(`${revisionLinkDirectory(repository, digest)}/link`)) !== undefined;
+  }
+
+  /** Every manifest revision the repository links. */
+  async revisions(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for (const algorithm of SUPPORTED_ALGORITHMS) {
+      for (const entry of await this.driver.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
+        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
+        if (digest) digests.push(digest);
+      }
+    }
+    return digests;
+  }
+
+  /** When the revision was last pushed, fetched or touched; undefined when there is none. */
+  manifestLastUsed(repository: string, digest: Digest): Promise<number | undefined> {
+    return this.driver.lastUsed(`${revisionLinkDirectory(repository, digest)}/link`);
+  }
+
   async resolveTag(repository: string, tag: string): Promise<Digest | undefined> {
     if (!isValidTag(tag)) return undefined;
     return this.readLink(tagCurrentLinkPath(repository, tag));
@@ -244,7 +269,7 @@ export class LayoutStorage implements RegistryStorage {
     const digest = digestOf(bytes, claimed?.algorithm ?? 'sha256');
     if (claimed && claimed.value !== digest.value) return { ok: false, reason: 'digest-mismatch', actual: digest.value };
 
-    const missing = await this.missingReferences(repository, parsed.manifest);
+    const missing = await this.missingReferences(repository, parsed.manifest, request.sparse ?? false);
     if (missing.length > 0) return { ok: false, reason: 'missing-references', missing };
 
     await this.storeManifestBlob(digest, bytes);
@@ -262,7 +287,7 @@ export class LayoutStorage implements RegistryStorage {
    * exists: a collection that claimed it earlier makes the touch fail, one that claims
    * it later sees the touch and keeps it (see storage/gc.ts).
    */
-  private async missingReferences(repository: string, manifest: Manifest): Promise<string[]> {
+  private async missingReferences(repository: string, manifest: Manifest, sparse: boolean): Promise<string[]> {
     const checks = manifestReferences(manifest)
       .filter(({ role, descriptor }) => !(role === 'layer' && isNonDistributableLayer(descriptor.mediaType)))
       .map(async ({ role, descriptor }) => {
@@ -272,7 +297,7 @@ export class LayoutStorage implements RegistryStorage {
         return present !== undefined && linked !== undefined ? undefined : digest.value;
       });
     const missing = (await Promise.all(checks)).filter((digest): digest is string => digest !== undefined);
-    return this.options.allowSparseManifests ? [] : missing;
+    return this.options.allowSparseManifests || sparse ? [] : missing;
   }
 
   private async storeManifestBlob(digest: Digest, bytes: Buffer): Promise<void> {
