@@ -3,9 +3,10 @@
 // Berth unchanged. Pure: the composition root reads the file, the flags and the
 // environment (S3 credentials may come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
+import { byteSize, duration, flag, formatIssue } from './config-values.js';
 import { checkDistributionKeys } from './distribution-keys.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
+import { buildMirrors, distributionProxyMirror, distributionProxySchema, mirrorSchema, type MirrorSettings } from './mirror-config.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,6 +61,8 @@ export interface RegistryConfig {
   readonly metricsAddr: string | undefined;
   readonly limits: LimitSettings;
   readonly timeouts: TimeoutSettings;
+  /** Pull-through mirrors (Berth's `mirrors:`, or registry:2's `proxy:`); [] for none. */
+  readonly mirrors: readonly MirrorSettings[];
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -83,26 +86,13 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   metricsAddr: undefined,
   limits: DEFAULT_LIMITS,
   timeouts: DEFAULT_TIMEOUTS,
+  mirrors: [],
 };
 
 const S3_DEFAULT_REGION = 'us-east-1';
 const S3_DEFAULT_CHUNK = 10 * 1024 * 1024;
 const S3_MIN_CHUNK = 5 * 1024 * 1024;
 const S3_DEFAULT_REDIRECT_EXPIRY_MS = 20 * 60_000;
-
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use e.g. 30s, 15m, 168h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-/** A byte size: a number, or a string of digits (registry:2 writes chunksize either way). */
-const byteSize = z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]);
-/** registry:2 accepts booleans written as strings too. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 const berthS3Schema = z
   .object({
@@ -151,6 +141,7 @@ const berthFileSchema = z
       .strict()
       .optional(),
     timeouts: z.object({ headers: duration.optional(), idle: duration.optional(), keepAlive: duration.optional() }).strict().optional(),
+    mirrors: z.array(mirrorSchema).optional(),
   })
   .strict();
 
@@ -213,6 +204,7 @@ const distributionFileSchema = z.object({
     })
     .optional(),
   auth: z.object({ htpasswd: z.object({ realm: z.string().optional(), path: z.string().optional() }).optional() }).optional(),
+  proxy: distributionProxySchema.optional(),
 });
 
 export type ConfigFileResult =
@@ -303,6 +295,8 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
     if (!result.ok) return result;
     s3 = result.s3;
   }
+  const mirrors = b.mirrors ? buildMirrors(b.mirrors) : undefined;
+  if (mirrors && !mirrors.ok) return mirrors;
   return {
     ok: true,
     warnings: [],
@@ -339,6 +333,7 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       timeouts: b.timeouts
         ? { ...DEFAULT_TIMEOUTS, ...dropUndefined({ headersTimeoutMs: b.timeouts.headers, idleTimeoutMs: b.timeouts.idle, keepAliveTimeoutMs: b.timeouts.keepAlive }) }
         : undefined,
+      mirrors: mirrors?.mirrors,
     }),
   };
 }
@@ -374,6 +369,8 @@ function readDistributionConfig(document: object): ConfigFileResult {
     return { ok: false, reason: `http.debug.prometheus.path: only /metrics is served (not ${debug.prometheus.path})` };
   }
   const debugAddr = debug?.prometheus?.enabled ? debug.addr : undefined;
+  const proxy = d.proxy ? distributionProxyMirror(d.proxy) : undefined;
+  if (proxy && !proxy.ok) return proxy;
   const purging = storage?.maintenance?.uploadpurging;
   const headers = d.http?.headers
     ? Object.fromEntries(Object.entries(d.http.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]))
@@ -399,6 +396,7 @@ function readDistributionConfig(document: object): ConfigFileResult {
       htpasswd: d.auth?.htpasswd?.path,
       realm: d.auth?.htpasswd?.realm,
       logLevel: level as LogLevel | undefined,
+      mirrors: proxy?.mirrors,
     }),
   };
 }
@@ -406,13 +404,6 @@ function readDistributionConfig(document: object): ConfigFileResult {
 /** registry:2 writes `:5000` for all interfaces. */
 function allInterfaces(addr: string | undefined): string | undefined {
   return addr?.startsWith(':') ? `0.0.0.0${addr}` : addr;
-}
-
-function formatIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid configuration';
-  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port` (all interfaces). */

@@ -100,7 +100,12 @@ const RULES: Record<string, Rule> = {
   'http.debug.prometheus.enabled': 'used',
   'http.debug.prometheus.path': 'used',
 
-  proxy: refuse('pull-through proxy mode (proxy) is not implemented yet'),
+  proxy: 'used',
+  'proxy.remoteurl': 'used',
+  'proxy.username': 'used',
+  'proxy.password': 'used',
+  'proxy.ttl': 'used',
+  'proxy.exec': refuse('proxy.exec (a credential helper) is not implemented; give proxy.username and proxy.password'),
   notifications: refuse('notifications are not implemented: events would not be sent'),
   middleware: refuse('middleware (such as a CDN redirect) is not implemented'),
   redis: ignore('Berth does not use redis'),
@@ -116,6 +121,7 @@ const UNKNOWN_CHILD: Record<string, (key: string) => Rule> = {
   storage: (key) => refuse(`the ${key.slice('storage.'.length)} storage driver is not implemented (Berth has filesystem and s3)`),
   'storage.s3': (key) => refuse(`${key} is not implemented`),
   auth: (key) => refuse(`${key} is not an authentication method Berth implements (auth.htpasswd)`),
+  proxy: (key) => refuse(`${key} is not implemented`),
 };
 
 export interface KeyReport {

@@ -16,7 +16,8 @@ import { HealthCheck } from './health.js';
 import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
-import { allowedMethods, handlerFor, route, type EndpointKind } from './router.js';
+import { allowedMethods, handlerFor, route, type EndpointKind, type Route } from './router.js';
+import { isValidRepositoryName } from '../oci/names.js';
 import { UploadStateCodec } from './upload-state.js';
 import { listenOn } from '../util/listen.js';
 
@@ -42,6 +43,12 @@ export interface RegistryServerOptions {
   readonly metrics?: RegistryMetrics;
   /** Optional features with their own paths beside /v2 (zot's extensions: a UI, a token endpoint). */
   readonly extensions?: readonly RegistryExtension[];
+  /**
+   * containerd's `?ns=<registry>` says which registry a request was meant for when this
+   * one serves as its mirror (hosts.toml). Given that and the repository, the repository
+   * that holds it here (a mirror's prefix in front); undefined ignores `ns`, as registry:2 does.
+   */
+  readonly namespaces?: (ns: string, repository: string) => string | undefined;
 }
 
 /** What an extension's handler gets: the request, outside the /v2 API's auth and routing. */
@@ -180,7 +187,7 @@ export class RegistryServer {
         throw new RegistryError('NOT_FOUND', 'no such endpoint', { path });
       }
       endpointKind = routed.route.kind;
-      const handler = handlerFor(routed.route, method);
+      const handler = handlerFor(this.inNamespace(routed.route, query.get('ns')), method);
       if (!handler) {
         throw new RegistryError('METHOD_UNSUPPORTED', `${method} is not supported here`, { method }, { Allow: allowedMethods(routed.route).join(', ') });
       }
@@ -210,6 +217,16 @@ export class RegistryServer {
     } catch (error) {
       await this.fail(req, res, method, error);
     }
+  }
+
+  /** The route with its repository moved to where `?ns=` says it lives (see `namespaces`). */
+  private inNamespace(routed: Route, ns: string | null): Route {
+    const name = routed.params.name;
+    if (ns === null || ns === '' || name === undefined || !this.options.namespaces) return routed;
+    const moved = this.options.namespaces(ns, name);
+    if (moved === undefined || moved === name) return routed;
+    if (!isValidRepositoryName(moved)) throw new RegistryError('NAME_INVALID', undefined, { name: moved });
+    return { ...routed, params: { ...routed.params, name: moved } };
   }
 
   /**

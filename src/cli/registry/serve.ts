@@ -11,7 +11,12 @@ import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
+import { MirrorMetrics } from '../../mirror/metrics.js';
+import { MirrorStorage } from '../../mirror/mirror-storage.js';
+import { applyRetention } from '../../mirror/retention.js';
+import { RegistryMetrics } from '../../registry/metrics.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
+import { BERTH_STATE_DIR } from '../../storage/layout.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
 import type { LayoutStorage } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
@@ -20,6 +25,7 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
+import { setUpMirrors } from './mirror-setup.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
 export const DEFAULT_USER = 'admin';
@@ -151,8 +157,13 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   }
   const metricsListen = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
   if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
+  const metrics = new RegistryMetrics(() => storage.gcStatus());
+  const mirrorMetrics = config.mirrors.length > 0 ? new MirrorMetrics(metrics.registry) : undefined;
+  const mirror = mirrorMetrics ? await startMirror(config, storage, localDir, mirrorMetrics, log) : undefined;
   const server = new RegistryServer({
-    storage,
+    storage: mirror ?? storage,
+    metrics,
+    ...(mirror ? { namespaces: (ns: string, repository: string) => mirror.namespace(ns, repository) } : {}),
     uploadSecret,
     logger: log,
     ...(authenticator ? { authenticator } : {}),
@@ -184,6 +195,7 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
     purgeTimer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
     purgeTimer.unref();
   }
+  const retentionTimer = mirrorMetrics ? scheduleRetention(config, storage, mirrorMetrics, log) : undefined;
   return {
     server,
     storage,
@@ -196,9 +208,47 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
     },
     async stop() {
       clearInterval(purgeTimer);
+      clearInterval(retentionTimer);
       await Promise.all([server.close(config.shutdownGraceMs), metricsServer?.close()]);
+      mirror?.close();
     },
   };
+}
+
+async function startMirror(config: RegistryConfig, local: LayoutStorage, localDir: string, metrics: MirrorMetrics, log: Logger): Promise<MirrorStorage> {
+  // Blobs being fetched are spooled on local disk, inside the (local) data directory.
+  const spoolDir = path.join(localDir, BERTH_STATE_DIR, 'mirror-spool');
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  const mirrors = await setUpMirrors(config.mirrors, metrics, log);
+  for (const { settings } of mirrors) {
+    log.info(
+      { source: settings.source, prefix: settings.prefix === '' ? '(every repository)' : settings.prefix, upstreams: settings.upstreams.map((u) => u.url), offline: settings.offline },
+      'pull-through mirror',
+    );
+  }
+  return new MirrorStorage({ local, mirrors, spoolDir, metrics, log });
+}
+
+/** Evicts mirrored content unused for its retention, every half retention period (at most hourly). */
+function scheduleRetention(config: RegistryConfig, local: LayoutStorage, metrics: MirrorMetrics, log: Logger): NodeJS.Timeout | undefined {
+  const periods = config.mirrors.map((mirror) => mirror.retentionMs).filter((ms): ms is number => ms !== undefined);
+  if (periods.length === 0) return undefined;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    applyRetention(local, config.mirrors)
+      .then((report) => {
+        for (const item of report.evicted) metrics.evicted.inc({ source: item.source });
+        if (report.evicted.length > 0) log.info({ evicted: report.evicted.length, blobsDeleted: report.gc?.deleted.length ?? 0, bytesFreed: report.gc?.bytesFreed ?? 0 }, 'mirror retention evicted unused content');
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'mirror retention failed; it runs again later'))
+      .finally(() => {
+        running = false;
+      });
+  }, Math.max(1000, Math.min(3_600_000, Math.min(...periods) / 2)));
+  timer.unref();
+  return timer;
 }
 
 /** Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. */

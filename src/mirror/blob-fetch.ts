@@ -1,0 +1,239 @@
+// One blob coming from an upstream, fetched once for every client that asks for it
+// meanwhile (single-flight), streamed to each of them as it arrives, and stored.
+//
+// The bytes go to a spool file on local disk first: the storage may be S3, where an
+// upload's bytes cannot be read back before it is committed, so clients and the
+// storage upload all read ("tail") the spool, each at its own pace, and a slow storage
+// never slows the clients. The spool file is unlinked as soon as it is open: it lives
+// as long as someone reads it and leaves nothing behind after a crash.
+//
+// Nothing unverified becomes visible: the storage upload verifies the digest before its
+// blob appears (and a fetch that fails midway makes the upload fail, so it is thrown
+// away). A client gets every byte of its range but the last as soon as it is here; the
+// last one only once the whole blob matched its digest, so a client can never take a
+// corrupt blob for a complete one: on a mismatch its connection is cut short instead.
+import { randomUUID } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { UpstreamBlob } from './upstream.js';
+
+/** How a fetch began: the size once the upstream's headers are in, or why there is nothing. */
+export type FetchStart = { readonly ok: true; readonly size: number } | { readonly ok: false; readonly absent: boolean; readonly message: string };
+
+export type OpenResult = { readonly kind: 'found'; readonly blob: UpstreamBlob; readonly onBytes: (count: number) => void } | { readonly kind: 'absent' } | { readonly kind: 'failed'; readonly message: string };
+
+export interface BlobFetchOptions {
+  readonly spoolDir: string;
+  /** Opens the upstream response (the first healthy upstream that has the blob). */
+  readonly open: () => Promise<OpenResult>;
+  /** The body stopped or did not match its digest: records it; the message for clients and logs. */
+  readonly streamFailed: (error: unknown) => string;
+  /** Stores the verified bytes (`body` is `size` bytes of the spool); throws or reports on failure. */
+  readonly commit: (body: Readable, size: number) => Promise<void>;
+}
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export class BlobFetch {
+  /** Resolves once the upstream's headers are in (the size is known), or the fetch failed first. */
+  readonly started: Promise<FetchStart>;
+  /** Resolves when the fetch and the storage commit are both over, however they ended. */
+  readonly finished: Promise<void>;
+  private handle: FileHandle | undefined;
+  private written = 0;
+  private size: number | undefined;
+  private state: 'fetching' | 'verified' | 'failed' = 'fetching';
+  private failure: Error | undefined;
+  private waiters: Array<() => void> = [];
+  /** The fetch itself, the commit and every open reader: the spool closes when none is left. */
+  private users = 1;
+  private resolveStart!: (start: FetchStart) => void;
+
+  constructor(private readonly options: BlobFetchOptions) {
+    this.started = new Promise((resolve) => {
+      this.resolveStart = resolve;
+    });
+    this.finished = this.run();
+  }
+
+  /** True once the fetch failed: it serves nobody any more, and a new one may be tried. */
+  get failed(): boolean {
+    return this.state === 'failed';
+  }
+
+  /** A stream of bytes [start, end] for a client; it ends only once the blob is verified. */
+  reader(range?: { start: number; end: number }): { stream: Readable; size: number } {
+    const size = this.size ?? this.written;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? size - 1;
+    return { stream: new SpoolReader(this, start, end, true), size: end - start + 1 };
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const opened = await this.openSpool();
+      if (!opened) return;
+      const answer = await this.options.open();
+      if (answer.kind !== 'found') {
+        const message = answer.kind === 'failed' ? answer.message : 'not found upstream';
+        this.fail(new Error(message), { ok: false, absent: answer.kind === 'absent', message });
+        return;
+      }
+      const { stream, size } = answer.blob;
+      this.size = size;
+      const committed = size === undefined ? undefined : this.commit(size);
+      if (size !== undefined) this.resolveStart({ ok: true, size });
+      await this.receive(stream, size, answer.onBytes);
+      // Without a Content-Length the size is known (and the storage written) only now.
+      if (size === undefined && this.state === 'verified') this.resolveStart({ ok: true, size: this.written });
+      await (committed ?? (this.state === 'verified' ? this.commit(this.written) : undefined));
+    } finally {
+      this.release();
+    }
+  }
+
+  private async openSpool(): Promise<boolean> {
+    const file = path.join(this.options.spoolDir, `${process.pid}-${randomUUID()}`);
+    try {
+      this.handle = await open(file, 'w+', 0o600);
+      await unlink(file);
+      return true;
+    } catch (error) {
+      const message = `cannot spool the blob in ${this.options.spoolDir}: ${(error as Error).message}`;
+      this.fail(new Error(message), { ok: false, absent: false, message });
+      return false;
+    }
+  }
+
+  private async receive(stream: Readable, size: number | undefined, onBytes: (count: number) => void): Promise<void> {
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          const { bytesWritten } = await this.handle!.write(chunk, offset, chunk.length - offset, this.written + offset);
+          offset += bytesWritten;
+        }
+        this.written += chunk.length;
+        onBytes(chunk.length);
+        this.notify();
+      }
+      if (size !== undefined && this.written !== size) throw new Error(`the body had ${this.written} bytes where Content-Length said ${size}`);
+      this.size = this.written;
+      this.state = 'verified';
+      this.notify();
+    } catch (error) {
+      stream.destroy();
+      const message = this.options.streamFailed(error);
+      this.fail(new Error(message), { ok: false, absent: false, message });
+    }
+  }
+
+  private async commit(size: number): Promise<void> {
+    const body = new SpoolReader(this, 0, size - 1, false);
+    try {
+      await this.options.commit(body, size);
+    } finally {
+      body.destroy();
+    }
+  }
+
+  private fail(error: Error, start: FetchStart): void {
+    this.failure = error;
+    this.state = 'failed';
+    this.resolveStart(start);
+    this.notify();
+  }
+
+  private notify(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
+  }
+
+  acquire(): void {
+    this.users += 1;
+  }
+
+  release(): void {
+    this.users -= 1;
+    if (this.users === 0) void this.handle?.close().catch(() => undefined);
+  }
+
+  /**
+   * Up to 1 MiB from `position` (≤ `end`), waiting until it is here. A client reader
+   * (`holdBack`) is not given the last byte of its range before the blob is verified.
+   */
+  async readAt(position: number, end: number, holdBack: boolean): Promise<Buffer> {
+    for (;;) {
+      if (this.state === 'failed') throw this.failure ?? new Error('the upstream fetch failed');
+      const limit = this.state === 'verified' || !holdBack ? this.written : Math.min(this.written, end);
+      if (position < limit) {
+        const length = Math.min(limit, end + 1, position + READ_CHUNK_BYTES) - position;
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await this.handle!.read(buffer, 0, length, position);
+        if (bytesRead === 0) throw new Error('the spool file ended early');
+        return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Resolves once the blob is verified; throws when the fetch failed. */
+  async verified(): Promise<void> {
+    while (this.state === 'fetching') await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.state === 'failed') throw this.failure ?? new Error('the upstream fetch failed');
+  }
+}
+
+/** Bytes [start, end] of a fetch's spool, as they arrive, with backpressure. */
+class SpoolReader extends Readable {
+  private position: number;
+  private reading = false;
+  private released = false;
+
+  constructor(
+    private readonly fetch: BlobFetch,
+    start: number,
+    private readonly end: number,
+    private readonly holdBack: boolean,
+  ) {
+    super({ highWaterMark: READ_CHUNK_BYTES });
+    this.position = start;
+    fetch.acquire();
+  }
+
+  override _read(): void {
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (!this.destroyed) {
+        if (this.position > this.end) {
+          if (this.holdBack) await this.fetch.verified();
+          this.push(null);
+          return;
+        }
+        const chunk = await this.fetch.readAt(this.position, this.end, this.holdBack);
+        if (this.destroyed) return;
+        this.position += chunk.length;
+        if (!this.push(chunk)) return;
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.released) {
+      this.released = true;
+      this.fetch.release();
+    }
+    callback(error);
+  }
+}
