@@ -1,8 +1,9 @@
 // Registers the registry administration commands under `berth registry`: one module per
-// command (status, images/image, rmi, gc, save, sync/copy, passwd).
+// command (status, images/image, rmi, gc, save, sync/copy, passwd, mirror).
 import type { Command } from 'commander';
 import { registerGc } from './gc.js';
 import { registerImages } from './images.js';
+import { registerMirror } from './mirror.js';
 import { registerPasswd } from './passwd.js';
 import { registerRmi } from './rmi.js';
 import { registerSave } from './save.js';
@@ -17,4 +18,5 @@ export function registerRegistryAdmin(registry: Command): void {
   registerSave(registry);
   registerSync(registry);
   registerPasswd(registry);
+  registerMirror(registry);
 }
