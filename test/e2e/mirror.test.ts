@@ -302,3 +302,4 @@ test('retention evicts mirrored content unused for its period, and leaves pushed
     await retained.stop();
   }
 });
+
