@@ -44,10 +44,11 @@ export class BlobFetch {
   private written = 0;
   private size: number | undefined;
   private state: 'fetching' | 'verified' | 'failed' = 'fetching';
-  private failure: Error | undefined;
+  private error: Error | undefined;
   private waiters: Array<() => void> = [];
   /** The fetch itself, the commit and every open reader: the spool closes when none is left. */
   private users = 1;
+  private closed = false;
   private resolveStart!: (start: FetchStart) => void;
 
   constructor(private readonly options: BlobFetchOptions) {
@@ -62,8 +63,17 @@ export class BlobFetch {
     return this.state === 'failed';
   }
 
-  /** A stream of bytes [start, end] for a client; it ends only once the blob is verified. */
-  reader(range?: { start: number; end: number }): { stream: Readable; size: number } {
+  /** Why it failed (a line for clients and logs), once it did. */
+  get failure(): Error | undefined {
+    return this.error;
+  }
+
+  /**
+   * A stream of bytes [start, end] for a client; it ends only once the blob is verified.
+   * Undefined once the spool is gone: the fetch and its commit are over (read the storage).
+   */
+  reader(range?: { start: number; end: number }): { stream: Readable; size: number } | undefined {
+    if (this.closed) return undefined;
     const size = this.size ?? this.written;
     const start = range?.start ?? 0;
     const end = range?.end ?? size - 1;
@@ -139,7 +149,7 @@ export class BlobFetch {
   }
 
   private fail(error: Error, start: FetchStart): void {
-    this.failure = error;
+    this.error = error;
     this.state = 'failed';
     this.resolveStart(start);
     this.notify();
@@ -157,7 +167,9 @@ export class BlobFetch {
 
   release(): void {
     this.users -= 1;
-    if (this.users === 0) void this.handle?.close().catch(() => undefined);
+    if (this.users > 0) return;
+    this.closed = true;
+    void this.handle?.close().catch(() => undefined);
   }
 
   /**
@@ -166,7 +178,7 @@ export class BlobFetch {
    */
   async readAt(position: number, end: number, holdBack: boolean): Promise<Buffer> {
     for (;;) {
-      if (this.state === 'failed') throw this.failure ?? new Error('the upstream fetch failed');
+      if (this.state === 'failed') throw this.error ?? new Error('the upstream fetch failed');
       const limit = this.state === 'verified' || !holdBack ? this.written : Math.min(this.written, end);
       if (position < limit) {
         const length = Math.min(limit, end + 1, position + READ_CHUNK_BYTES) - position;
@@ -182,7 +194,7 @@ export class BlobFetch {
   /** Resolves once the blob is verified; throws when the fetch failed. */
   async verified(): Promise<void> {
     while (this.state === 'fetching') await new Promise<void>((resolve) => this.waiters.push(resolve));
-    if (this.state === 'failed') throw this.failure ?? new Error('the upstream fetch failed');
+    if (this.state === 'failed') throw this.error ?? new Error('the upstream fetch failed');
   }
 }
 
@@ -213,7 +225,8 @@ class SpoolReader extends Readable {
     try {
       while (!this.destroyed) {
         if (this.position > this.end) {
-          if (this.holdBack) await this.fetch.verified();
+          // Not even the storage commit sees its body end before the digest matched.
+          await this.fetch.verified();
           this.push(null);
           return;
         }

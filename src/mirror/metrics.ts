@@ -16,7 +16,7 @@ export class MirrorMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.hits = new Counter({ name: 'berth_mirror_hits_total', help: 'Manifests and blobs a mirror served from its cache', labelNames: ['source', 'kind'], registers });
+    this.hits = new Counter({ name: 'berth_mirror_hits_total', help: 'Manifests and blobs a mirror served without fetching them (cached, or already being fetched for another client)', labelNames: ['source', 'kind'], registers });
     this.misses = new Counter({ name: 'berth_mirror_misses_total', help: 'Manifests and blobs a mirror had to fetch upstream', labelNames: ['source', 'kind'], registers });
     this.upstreamErrors = new Counter({
       name: 'berth_mirror_upstream_errors_total',

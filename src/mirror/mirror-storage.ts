@@ -242,7 +242,11 @@ export class MirrorStorage implements RegistryStorage {
       return found;
     }
     const pending = this.pending(digest);
-    if (pending) return this.join(pending, repository, digest);
+    if (pending) {
+      // Another request's fetch serves this one too: no upstream request of its own.
+      if (options.read) this.options.metrics.hits.inc({ source, kind: 'blob' });
+      return this.join(pending, repository, digest);
+    }
     // Fetched earlier through another repository (or pushed there): link it, no upstream needed.
     const mounted = await this.local.mountBlob(repository, digest);
     if (mounted) {
@@ -347,8 +351,13 @@ export class MirrorStorage implements RegistryStorage {
 
   private async readPending(pending: PendingBlob, repository: string, digest: Digest, range?: { start: number; end: number }): Promise<BlobRead | undefined> {
     if (!(await this.join(pending, repository, digest))) return undefined;
-    const { stream, size } = pending.fetch.reader(range);
-    return { kind: 'stream', stream, size };
+    // Failed since it started: answer that (the retry goes to the next upstream), not a cut body.
+    const failure = pending.fetch.failure;
+    if (failure) throw this.unavailable('MIRROR_BLOB_UNAVAILABLE', `${digest.value} could not be fetched: ${failure.message}`, repository, digest.value);
+    const reader = pending.fetch.reader(range);
+    // The fetch ended meanwhile, stored: the storage has it now.
+    if (!reader) return this.local.readBlob(repository, digest, range);
+    return { kind: 'stream', stream: reader.stream, size: reader.size };
   }
 
   async openBlob(repository: string, digest: Digest): Promise<Readable | undefined> {
