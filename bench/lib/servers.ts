@@ -66,6 +66,8 @@ export interface RegistryOptions {
   readonly credentials: Credentials;
   /** Extra arguments for `node` before the script (profiling: --cpu-prof). */
   readonly nodeArgs?: readonly string[];
+  /** A Berth config file (`--config`) for settings without a flag (mirrors). */
+  readonly configFile?: string;
 }
 
 /** `berth registry serve` with the same settings as distribution: auth on, log level info. */
@@ -73,7 +75,7 @@ export async function startBerth(options: RegistryOptions): Promise<RunningServe
   await mkdir(options.dataDir, { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const args = [...(options.nodeArgs ?? []), BERTH_BIN, 'registry', 'serve', '--addr', host, '--data-dir', options.dataDir, '--htpasswd', options.htpasswd, '--log-level', 'info'];
+  const args = [...(options.nodeArgs ?? []), BERTH_BIN, 'registry', 'serve', '--addr', host, '--data-dir', options.dataDir, '--htpasswd', options.htpasswd, '--log-level', 'info', ...(options.configFile ? ['--config', options.configFile] : [])];
   const daemon = startDaemon(process.execPath, args, path.join(options.work, `berth-${port}.log`), { cwd: options.work });
   await waitForRegistry(daemon, host, options.credentials);
   return { name: 'berth', host, url: `http://${host}`, pid: daemon.pid, dataDir: options.dataDir, daemon, stop: () => daemon.stop() };
