@@ -1,19 +1,23 @@
 // One blob coming from an upstream, fetched once for every client that asks for it
 // meanwhile (single-flight), streamed to each of them as it arrives, and stored.
 //
-// The bytes go to a spool file on local disk first: the storage may be S3, where an
-// upload's bytes cannot be read back before it is committed, so clients and the
-// storage upload all read ("tail") the spool, each at its own pace, and a slow storage
-// never slows the clients. The spool file is unlinked as soon as it is open: it lives
-// as long as someone reads it and leaves nothing behind after a crash.
+// The bytes go to a spool file on local disk first, which clients read ("tail") each at
+// its own pace. How the storage gets them depends on it:
+// - a filesystem driver whose root holds the spool directory takes the spool file
+//   itself: once the blob is verified, the file is fsynced and renamed into the blob
+//   store (no second copy of the bytes);
+// - any other storage (S3, where an upload cannot be read back before it is committed)
+//   gets an ordinary upload that tails the spool too, so a slow storage never slows the
+//   clients, and that verifies the digest itself before the blob appears.
+// The spool file is removed when the fetch is over; one left by a crash is removed at
+// the next start (removeAbandonedSpools).
 //
-// Nothing unverified becomes visible: the storage upload verifies the digest before its
-// blob appears (and a fetch that fails midway makes the upload fail, so it is thrown
-// away). A client gets every byte of its range but the last as soon as it is here; the
+// Nothing unverified becomes visible, and a fetch that fails midway leaves nothing
+// behind. A client gets every byte of its range but the last as soon as it is here; the
 // last one only once the whole blob matched its digest, so a client can never take a
 // corrupt blob for a complete one: on a mismatch its connection is cut short instead.
 import { randomUUID } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { UpstreamBlob } from './upstream.js';
@@ -23,14 +27,21 @@ export type FetchStart = { readonly ok: true; readonly size: number } | { readon
 
 export type OpenResult = { readonly kind: 'found'; readonly blob: UpstreamBlob; readonly onBytes: (count: number) => void } | { readonly kind: 'absent' } | { readonly kind: 'failed'; readonly message: string };
 
+/** How the storage takes a fetched blob. */
+export type SpoolCommit =
+  /** An upload fed from the spool while it fills (`body` is `size` bytes); it verifies on its own. */
+  | { readonly kind: 'stream'; store(body: Readable, size: number): Promise<void> }
+  /** The spool file itself (`name`, in the spool directory), verified and fsynced, moved into place. */
+  | { readonly kind: 'file'; store(name: string, size: number): Promise<void> };
+
 export interface BlobFetchOptions {
   readonly spoolDir: string;
   /** Opens the upstream response (the first healthy upstream that has the blob). */
   readonly open: () => Promise<OpenResult>;
   /** The body stopped or did not match its digest: records it; the message for clients and logs. */
   readonly streamFailed: (error: unknown) => string;
-  /** Stores the verified bytes (`body` is `size` bytes of the spool); throws or reports on failure. */
-  readonly commit: (body: Readable, size: number) => Promise<void>;
+  /** Stores the blob; throws or reports on failure. */
+  readonly commit: SpoolCommit;
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -41,6 +52,7 @@ export class BlobFetch {
   /** Resolves when the fetch and the storage commit are both over, however they ended. */
   readonly finished: Promise<void>;
   private handle: FileHandle | undefined;
+  private readonly name = `${process.pid}-${randomUUID()}`;
   private written = 0;
   private size: number | undefined;
   private state: 'fetching' | 'verified' | 'failed' = 'fetching';
@@ -81,8 +93,9 @@ export class BlobFetch {
   }
 
   private async run(): Promise<void> {
+    const file = path.join(this.options.spoolDir, this.name);
     try {
-      const opened = await this.openSpool();
+      const opened = await this.openSpool(file);
       if (!opened) return;
       const answer = await this.options.open();
       if (answer.kind !== 'found') {
@@ -92,22 +105,25 @@ export class BlobFetch {
       }
       const { stream, size } = answer.blob;
       this.size = size;
-      const committed = size === undefined ? undefined : this.commit(size);
+      const { commit } = this.options;
+      const streaming = commit.kind === 'stream' && size !== undefined ? this.streamCommit(size) : undefined;
       if (size !== undefined) this.resolveStart({ ok: true, size });
       await this.receive(stream, size, answer.onBytes);
       // Without a Content-Length the size is known (and the storage written) only now.
       if (size === undefined && this.state === 'verified') this.resolveStart({ ok: true, size: this.written });
-      await (committed ?? (this.state === 'verified' ? this.commit(this.written) : undefined));
+      if (streaming) await streaming;
+      else if (this.state === 'verified') await (commit.kind === 'stream' ? this.streamCommit(this.written) : this.fileCommit());
     } finally {
+      // Moved into the storage by a file commit, or of no use any more; readers keep the descriptor.
+      if (this.handle) await unlink(file).catch(() => undefined);
       this.release();
     }
   }
 
-  private async openSpool(): Promise<boolean> {
-    const file = path.join(this.options.spoolDir, `${process.pid}-${randomUUID()}`);
+  private async openSpool(file: string): Promise<boolean> {
     try {
-      this.handle = await open(file, 'w+', 0o600);
-      await unlink(file);
+      // Readable by others like every blob file, should it become one (the directory is private).
+      this.handle = await open(file, 'wx+', 0o644);
       return true;
     } catch (error) {
       const message = `cannot spool the blob in ${this.options.spoolDir}: ${(error as Error).message}`;
@@ -139,13 +155,23 @@ export class BlobFetch {
     }
   }
 
-  private async commit(size: number): Promise<void> {
+  private async streamCommit(size: number): Promise<void> {
+    const { commit } = this.options;
+    if (commit.kind !== 'stream') return;
     const body = new SpoolReader(this, 0, size - 1, false);
     try {
-      await this.options.commit(body, size);
+      await commit.store(body, size);
     } finally {
       body.destroy();
     }
+  }
+
+  /** The verified spool file goes to the storage as it is: durable first, then moved. */
+  private async fileCommit(): Promise<void> {
+    const { commit } = this.options;
+    if (commit.kind !== 'file') return;
+    await this.handle!.sync();
+    await commit.store(this.name, this.written);
   }
 
   private fail(error: Error, start: FetchStart): void {
@@ -248,5 +274,28 @@ class SpoolReader extends Readable {
       this.fetch.release();
     }
     callback(error);
+  }
+}
+
+/**
+ * Removes spool files a process that is gone left behind (a crash mid-fetch); the files
+ * of live processes (another registry on the same data directory) are theirs.
+ */
+export async function removeAbandonedSpools(spoolDir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(spoolDir).catch(() => [] as string[])) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    await unlink(path.join(spoolDir, name)).then(() => (removed += 1), () => undefined);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -37,7 +37,7 @@ import type {
   UploadStatus,
 } from '../storage/types.js';
 import { SingleFlight } from '../util/single-flight.js';
-import { BlobFetch, type OpenResult } from './blob-fetch.js';
+import { BlobFetch, type OpenResult, type SpoolCommit } from './blob-fetch.js';
 import type { MirrorMetrics } from './metrics.js';
 import { MirrorTable, type MirrorRoute } from './table.js';
 import type { Upstream } from './upstream.js';
@@ -49,11 +49,20 @@ export interface Mirror {
   readonly pool: UpstreamPool;
 }
 
+export interface SpoolSettings {
+  /** A local directory for blobs being fetched (see blob-fetch.ts). */
+  readonly dir: string;
+  /**
+   * The same directory as a path of the local storage's driver, when the driver can move
+   * a file from there into its blob store (the filesystem driver, spool inside its root).
+   */
+  readonly driverDir?: string;
+}
+
 export interface MirrorStorageOptions {
   readonly local: LayoutStorage;
   readonly mirrors: readonly Mirror[];
-  /** A local directory for blobs being fetched (see blob-fetch.ts). */
-  readonly spoolDir: string;
+  readonly spool: SpoolSettings;
   readonly metrics: MirrorMetrics;
   readonly log: Logger;
   readonly now?: () => number;
@@ -293,7 +302,12 @@ export class MirrorStorage implements RegistryStorage {
       return failure.reason === 'invalid' ? `${failure.message}; nothing was stored` : failure.message;
     };
     const repositories = new Set([repository]);
-    const fetch = new BlobFetch({ spoolDir: this.options.spoolDir, open, streamFailed, commit: (body, size) => this.commit(pending, digest, body, size, source) });
+    const { dir, driverDir } = this.options.spool;
+    const commit: SpoolCommit =
+      driverDir !== undefined
+        ? { kind: 'file', store: (name, size) => this.adoptSpool(pending, digest, `${driverDir}/${name}`, size, source) }
+        : { kind: 'stream', store: (body, size) => this.upload(pending, digest, body, size, source) };
+    const fetch = new BlobFetch({ spoolDir: dir, open, streamFailed, commit });
     const pending: PendingBlob = { fetch, repositories };
     this.fetches.set(digest.value, pending);
     void fetch.finished.finally(() => this.forget(pending, digest));
@@ -312,8 +326,8 @@ export class MirrorStorage implements RegistryStorage {
     if (this.fetches.get(digest.value) === pending) this.fetches.delete(digest.value);
   }
 
-  /** Stores a fetched blob through an ordinary upload (which verifies it), then links every repository that asked. */
-  private async commit(pending: PendingBlob, digest: Digest, body: Readable, size: number, source: string): Promise<void> {
+  /** Stores a fetched blob through an ordinary upload (which verifies it again), then links the others. */
+  private async upload(pending: PendingBlob, digest: Digest, body: Readable, size: number, source: string): Promise<void> {
     const [first] = pending.repositories as Set<string>;
     const log = this.options.log;
     const session = await this.local.startUpload(first!);
@@ -331,10 +345,26 @@ export class MirrorStorage implements RegistryStorage {
       if (result.reason !== 'incomplete-body') log.error({ source, digest: digest.value, reason: result.reason }, 'mirror could not store a fetched blob');
       return;
     }
-    // From here on the storage has it: new requests find it there.
+    await this.stored(pending, digest, size, source, first!);
+  }
+
+  /** Moves the verified spool file into the blob store (filesystem), then links the others. */
+  private async adoptSpool(pending: PendingBlob, digest: Digest, file: string, size: number, source: string): Promise<void> {
+    const [first] = pending.repositories as Set<string>;
+    try {
+      await this.local.adoptVerifiedBlob(first!, digest, file);
+    } catch (error) {
+      this.options.log.error({ err: error, source, digest: digest.value }, 'mirror could not store a fetched blob (clients still got it)');
+      return;
+    }
+    await this.stored(pending, digest, size, source, first!);
+  }
+
+  /** From here on the storage has it: new requests find it there; every repository that asked links it. */
+  private async stored(pending: PendingBlob, digest: Digest, size: number, source: string, first: string): Promise<void> {
     this.forget(pending, digest);
     for (const repository of pending.repositories) if (repository !== first) await this.local.mountBlob(repository, digest);
-    log.info({ source, digest: digest.value, size, repositories: [...pending.repositories] }, 'mirror stored a blob');
+    this.options.log.info({ source, digest: digest.value, size, repositories: [...pending.repositories] }, 'mirror stored a blob');
   }
 
   async readBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<BlobRead | undefined> {

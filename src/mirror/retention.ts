@@ -16,6 +16,12 @@ import { MirrorTable } from './table.js';
 export interface RetentionOptions {
   readonly dryRun?: boolean;
   readonly now?: () => number;
+  /**
+   * Collect even when nothing is evicted now: the last collection kept blobs it found
+   * unreferenced but younger than its grace period (fetched after their manifest was
+   * last used), which a later one frees.
+   */
+  readonly sweep?: boolean;
 }
 
 export interface RetentionReport {
@@ -50,7 +56,7 @@ export async function applyRetention(local: LayoutStorage, mirrors: readonly Mir
     }
   }
   // A full mark and sweep only when there is something to free.
-  if (report.evicted.length === 0 || options.dryRun) return report;
+  if ((report.evicted.length === 0 && !options.sweep) || options.dryRun) return report;
   const shortest = Math.min(...retained.map((mirror) => mirror.retentionMs!));
   report.gc = await collectGarbage(local.driver, {
     // Protects what a fetch stored moments ago but has not linked yet.

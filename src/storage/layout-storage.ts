@@ -172,6 +172,16 @@ export class LayoutStorage implements RegistryStorage {
     await this.driver.move(source, blobDataPath(digest));
   }
 
+  /**
+   * Makes the file at `source` (a driver path) the blob `digest` of `repository`, as a
+   * finished upload does. The caller has verified that its bytes hash to `digest` and
+   * made them durable (a mirror's spool file); nothing here reads them again.
+   */
+  async adoptVerifiedBlob(repository: string, digest: Digest, source: string): Promise<void> {
+    await this.adopt(source, digest);
+    await this.linkLayer(repository, digest);
+  }
+
   // ---- uploads -----------------------------------------------------------------
 
   startUpload(repository: string): Promise<UploadStatus> {

@@ -1,15 +1,16 @@
 // One blob fetched for many readers (mirror/blob-fetch.ts), with the upstream played by a
 // stream the test feeds by hand: readers get bytes as they arrive but the last byte of
 // their range only once the digest matched; a body that fails midway or does not match
-// its digest fails every reader and the storage commit; the spool file never shows in
-// its directory.
+// its digest fails every reader and the storage commit; a file commit gets the whole
+// verified spool file; no spool file outlives its fetch, and abandoned ones are removed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { verifyDigestStream } from '../../src/client/verify-stream.js';
-import { BlobFetch } from '../../src/mirror/blob-fetch.js';
+import { BlobFetch, removeAbandonedSpools } from '../../src/mirror/blob-fetch.js';
 import { parseDigest } from '../../src/oci/digest.js';
 import { seededBytes } from '../support/images.js';
 import { scratchDir } from '../support/tmp.js';
@@ -41,12 +42,15 @@ async function scene(data: Buffer, options: { digestOf?: Buffer; size?: number }
       failures.push((error as Error).message);
       return `upstream failed: ${(error as Error).message}`;
     },
-    commit: async (body) => {
-      try {
-        resolveCommit(await collect(body));
-      } catch (error) {
-        rejectCommit(error as Error);
-      }
+    commit: {
+      kind: 'stream',
+      store: async (body) => {
+        try {
+          resolveCommit(await collect(body));
+        } catch (error) {
+          rejectCommit(error as Error);
+        }
+      },
     },
   });
   return { upstream, fetch, committed, spoolDir, failures };
@@ -88,7 +92,7 @@ test('readers get the bytes as they arrive, the last byte of their range only on
   const whole = fetch.reader()!;
   const early = await readFor(whole.stream, 200 * 1024, 2000);
   assert.ok(early.equals(data.subarray(0, 200 * 1024)), 'the first 200 KiB came before the rest was sent');
-  assert.deepEqual(await readdir(spoolDir), [], 'the spool file is unlinked while in use');
+  assert.deepEqual((await readdir(spoolDir)).map((name) => name.startsWith(`${process.pid}-`)), [true], 'one spool file, named for this process');
 
   const range = fetch.reader({ start: 1000, end: 1999 })!;
   assert.equal(range.size, 1000);
@@ -105,6 +109,7 @@ test('readers get the bytes as they arrive, the last byte of their range only on
   assert.ok((await committed).equals(data), 'the storage got every byte');
   await fetch.finished;
   assert.equal(fetch.reader(), undefined, 'once every reader and the commit are done, the spool is gone (the storage has the blob)');
+  assert.deepEqual(await readdir(spoolDir), []);
 });
 
 test('a body that stops midway fails every reader and the commit, and leaves nothing behind', async () => {
@@ -148,11 +153,51 @@ test('a Content-Length the body does not keep is a failure too', async () => {
 
 test('an upstream without the blob, or failing before its headers: started says so', async () => {
   const spoolDir = await scratchDir('blob-fetch-');
-  const commit = async (): Promise<void> => assert.fail('nothing to commit');
+  const commit = { kind: 'stream', store: async (): Promise<void> => assert.fail('nothing to commit') } as const;
   const absent = new BlobFetch({ spoolDir, open: async () => ({ kind: 'absent' }), streamFailed: () => '', commit });
   assert.deepEqual(await absent.started, { ok: false, absent: true, message: 'not found upstream' });
   const failed = new BlobFetch({ spoolDir, open: async () => ({ kind: 'failed', message: 'http://u: ECONNREFUSED' }), streamFailed: () => '', commit });
   assert.deepEqual(await failed.started, { ok: false, absent: false, message: 'http://u: ECONNREFUSED' });
   await Promise.all([absent.finished, failed.finished]);
   assert.ok(absent.failed && failed.failed);
+});
+
+test('a file commit gets the spool file once it is verified and complete, and may move it away', async () => {
+  const data = seededBytes('blob-fetch-file', 200 * 1024);
+  const spoolDir = await scratchDir('blob-fetch-');
+  const upstream = new PassThrough();
+  const digest = parseDigest(`sha256:${createHash('sha256').update(data).digest('hex')}`)!;
+  const moved = path.join(await scratchDir('blob-fetch-store-'), 'data');
+  let stored: Buffer | undefined;
+  const fetch = new BlobFetch({
+    spoolDir,
+    open: async () => ({ kind: 'found', blob: { stream: verifyDigestStream(upstream, digest), size: data.length }, onBytes: () => undefined }),
+    streamFailed: (error) => (error as Error).message,
+    commit: {
+      kind: 'file',
+      store: async (name, size) => {
+        assert.equal(size, data.length);
+        stored = await readFile(path.join(spoolDir, name));
+        await rename(path.join(spoolDir, name), moved);
+      },
+    },
+  });
+  await fetch.started;
+  const reader = fetch.reader()!.stream;
+  upstream.end(data);
+  assert.ok((await collect(reader)).equals(data));
+  await fetch.finished;
+  assert.ok(stored?.equals(data), 'the whole verified file');
+  assert.ok((await readFile(moved)).equals(data));
+  assert.deepEqual(await readdir(spoolDir), []);
+});
+
+test('spool files of processes that are gone are removed; those of live ones are not', async () => {
+  const spoolDir = await scratchDir('blob-fetch-');
+  // PIDs above the kernel's maximum (2^22) cannot be alive.
+  await writeFile(path.join(spoolDir, '99999999-abandoned'), 'x');
+  await writeFile(path.join(spoolDir, `${process.pid}-live`), 'x');
+  await writeFile(path.join(spoolDir, 'not-a-spool'), 'x');
+  assert.equal(await removeAbandonedSpools(spoolDir), 1);
+  assert.deepEqual((await readdir(spoolDir)).sort(), [`${process.pid}-live`, 'not-a-spool']);
 });

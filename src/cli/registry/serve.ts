@@ -11,6 +11,7 @@ import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
+import { removeAbandonedSpools } from '../../mirror/blob-fetch.js';
 import { MirrorMetrics } from '../../mirror/metrics.js';
 import { MirrorStorage } from '../../mirror/mirror-storage.js';
 import { applyRetention } from '../../mirror/retention.js';
@@ -19,7 +20,7 @@ import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { BERTH_STATE_DIR } from '../../storage/layout.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
 import type { LayoutStorage } from '../../storage/layout-storage.js';
-import { openStorage } from '../../storage/open.js';
+import { openStorage, type StorageLocation } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
@@ -159,7 +160,7 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
   const metrics = new RegistryMetrics(() => storage.gcStatus());
   const mirrorMetrics = config.mirrors.length > 0 ? new MirrorMetrics(metrics.registry) : undefined;
-  const mirror = mirrorMetrics ? await startMirror(config, storage, localDir, mirrorMetrics, log) : undefined;
+  const mirror = mirrorMetrics ? await startMirror(config, storage, location, localDir, mirrorMetrics, log) : undefined;
   const server = new RegistryServer({
     storage: mirror ?? storage,
     metrics,
@@ -215,10 +216,15 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   };
 }
 
-async function startMirror(config: RegistryConfig, local: LayoutStorage, localDir: string, metrics: MirrorMetrics, log: Logger): Promise<MirrorStorage> {
-  // Blobs being fetched are spooled on local disk, inside the (local) data directory.
-  const spoolDir = path.join(localDir, BERTH_STATE_DIR, 'mirror-spool');
+async function startMirror(config: RegistryConfig, local: LayoutStorage, location: StorageLocation, localDir: string, metrics: MirrorMetrics, log: Logger): Promise<MirrorStorage> {
+  // Blobs being fetched are spooled on local disk, inside the (local) data directory. On
+  // the filesystem that is inside the driver's root, which then moves a verified spool
+  // file into its blob store instead of copying it.
+  const spoolPath = `${BERTH_STATE_DIR}/mirror-spool`;
+  const spoolDir = path.join(localDir, ...spoolPath.split('/'));
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  const abandoned = await removeAbandonedSpools(spoolDir);
+  if (abandoned > 0) log.info({ removed: abandoned, spoolDir }, 'removed spool files of fetches a stopped process left behind');
   const mirrors = await setUpMirrors(config.mirrors, metrics, log);
   for (const { settings } of mirrors) {
     log.info(
@@ -226,7 +232,7 @@ async function startMirror(config: RegistryConfig, local: LayoutStorage, localDi
       'pull-through mirror',
     );
   }
-  return new MirrorStorage({ local, mirrors, spoolDir, metrics, log });
+  return new MirrorStorage({ local, mirrors, spool: { dir: spoolDir, ...(location.kind === 'filesystem' ? { driverDir: spoolPath } : {}) }, metrics, log });
 }
 
 /** Evicts mirrored content unused for its retention, every half retention period (at most hourly). */
@@ -234,11 +240,14 @@ function scheduleRetention(config: RegistryConfig, local: LayoutStorage, metrics
   const periods = config.mirrors.map((mirror) => mirror.retentionMs).filter((ms): ms is number => ms !== undefined);
   if (periods.length === 0) return undefined;
   let running = false;
+  let sweepAgain = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    applyRetention(local, config.mirrors)
+    applyRetention(local, config.mirrors, { sweep: sweepAgain })
       .then((report) => {
+        // Unreferenced blobs younger than the grace period go in a later pass.
+        sweepAgain = (report.gc?.keptRecent ?? 0) > 0;
         for (const item of report.evicted) metrics.evicted.inc({ source: item.source });
         if (report.evicted.length > 0) log.info({ evicted: report.evicted.length, blobsDeleted: report.gc?.deleted.length ?? 0, bytesFreed: report.gc?.bytesFreed ?? 0 }, 'mirror retention evicted unused content');
       })
