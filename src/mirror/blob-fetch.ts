@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { skipBytes } from '../util/buffers.js';
 import type { UpstreamBlob } from './upstream.js';
 
 /** How a fetch began: the size once the upstream's headers are in, or why there is nothing. */
@@ -45,6 +46,8 @@ export interface BlobFetchOptions {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Received but not yet in the spool: beyond this, the upstream socket waits. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export class BlobFetch {
   /** Resolves once the upstream's headers are in (the size is known), or the fetch failed first. */
@@ -132,26 +135,68 @@ export class BlobFetch {
     }
   }
 
+  /**
+   * Writes the body to the spool while it keeps arriving: what comes in while a write is
+   * in flight goes out in the next one (one writev), so the socket is read at its own
+   * pace and readers are woken once per write, not per network chunk.
+   */
   private async receive(stream: Readable, size: number | undefined, onBytes: (count: number) => void): Promise<void> {
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        let offset = 0;
-        while (offset < chunk.length) {
-          const { bytesWritten } = await this.handle!.write(chunk, offset, chunk.length - offset, this.written + offset);
-          offset += bytesWritten;
+    const queue: Buffer[] = [];
+    let queued = 0;
+    let writing: Promise<void> | undefined;
+    let writeError: unknown;
+    const drain = async (): Promise<void> => {
+      for (;;) {
+        // Checked and cleared in one step: a chunk queued later starts a new drain.
+        if (queue.length === 0) {
+          writing = undefined;
+          return;
         }
-        this.written += chunk.length;
-        onBytes(chunk.length);
+        const buffers = queue.splice(0);
+        const bytes = queued;
+        queued = 0;
+        await this.writeAt(buffers, bytes, this.written);
+        this.written += bytes;
+        onBytes(bytes);
         this.notify();
       }
+    };
+    const startWriting = (): void => {
+      writing ??= drain().catch((error: unknown) => {
+        writeError = error;
+        writing = undefined;
+      });
+    };
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (writeError !== undefined) throw writeError;
+        queue.push(chunk);
+        queued += chunk.length;
+        startWriting();
+        // A disk slower than the network: stop reading until the spool catches up.
+        if (queued >= MAX_QUEUED_BYTES) await writing;
+      }
+      while (writing) await writing;
+      if (writeError !== undefined) throw writeError;
       if (size !== undefined && this.written !== size) throw new Error(`the body had ${this.written} bytes where Content-Length said ${size}`);
       this.size = this.written;
       this.state = 'verified';
       this.notify();
     } catch (error) {
       stream.destroy();
+      // A write in flight must end before the spool is given up.
+      while (writing) await writing;
       const message = this.options.streamFailed(error);
       this.fail(new Error(message), { ok: false, absent: false, message });
+    }
+  }
+
+  private async writeAt(buffers: Buffer[], bytes: number, position: number): Promise<void> {
+    let done = 0;
+    while (done < bytes) {
+      const { bytesWritten } = await this.handle!.writev(skipBytes(buffers, done), position + done);
+      if (bytesWritten === 0) throw new Error('a spool write made no progress');
+      done += bytesWritten;
     }
   }
 
@@ -299,3 +344,4 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
