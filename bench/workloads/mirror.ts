@@ -48,8 +48,10 @@ export function mirrorWorkload(): Workload {
     async setup(ctx) {
       const config = path.join(ctx.work, 'mirror.yml');
       const upstream = { url: ctx.distribution.url, username: ctx.credentials.user, password: ctx.credentials.password };
-      await writeFile(config, stringify({ mirrors: [{ source: 'docker.io', upstreams: [upstream] }] }), { mode: 0o600 });
-      mirror = await startBerth({ work: ctx.work, dataDir: path.join(ctx.work, 'mirror-data'), htpasswd: ctx.htpasswd, credentials: ctx.credentials, configFile: config });
+      const dataDir = path.join(ctx.work, 'mirror-data');
+      await writeFile(config, stringify({ dataDir, mirrors: [{ source: 'docker.io', upstreams: [upstream] }] }), { mode: 0o600 });
+      // One process: a mirror's fetches are single-flight within it.
+      mirror = await startBerth({ work: ctx.work, dataDir, htpasswd: ctx.htpasswd, credentials: ctx.credentials, configFile: config, workers: 1 });
     },
     async round(ctx, round) {
       const server = mirror!;
