@@ -97,7 +97,10 @@ export class LayoutStorage implements RegistryStorage {
     this.uploads = new UploadArea(driver);
     this.catalog = new RepositoryCatalog(driver, maxAgeMs);
     this.listings = new ListingCache(driver, { versioned: driver.name === 'filesystem', maxAgeMs });
-    this.referrersIndex = new ReferrersIndex(this.listings, (repository, digest) => this.manifestByDigest(repository, digest));
+    this.referrersIndex = new ReferrersIndex(
+      (repository) => this.revisions(repository),
+      (repository, digest) => this.manifestByDigest(repository, digest),
+    );
     this.manifestCache = new LRUCache<string, StoredManifest>({
       maxSize: options.manifestCacheBytes ?? 64 * 1024 * 1024,
       sizeCalculation: (value) => value.bytes.length + 512,
@@ -263,11 +266,11 @@ export class LayoutStorage implements RegistryStorage {
     return (await this.driver.touch(`${revisionLinkDirectory(repository, digest)}/link`)) !== undefined;
   }
 
-  /** Every manifest revision the repository links. */
+  /** Every manifest revision the repository links (through the listing cache). */
   async revisions(repository: string): Promise<Digest[]> {
     const digests: Digest[] = [];
     for (const algorithm of SUPPORTED_ALGORITHMS) {
-      for (const entry of await this.driver.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
+      for (const entry of await this.listings.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
         const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
         if (digest) digests.push(digest);
       }

@@ -9,15 +9,16 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunningRegistry } from '../../src/cli/registry/serve.js';
 import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
-import { cliSandbox, writeLogins } from '../support/cli-sandbox.js';
+import { cliSandbox, oneErrorLine, writeLogins } from '../support/cli-sandbox.js';
 import { startDistribution } from '../support/distribution.js';
 import { blobDigests, blobGets, mirrorSettings, seedImage, startHungServer, upstreamRequests, type HungServer } from '../support/mirror.js';
 import { basicAuth } from '../support/net.js';
-import { stopAll, waitFor } from '../support/process.js';
+import { run, stopAll, waitFor } from '../support/process.js';
 import { startProxy, type TestProxy } from '../support/proxy.js';
 import { skopeo, skopeoCopy } from '../support/skopeo.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
 import { startTokenRegistry } from '../support/token-issuer.js';
+import { BERTH_BIN } from '../support/tools.js';
 
 const AUTH = { authorization: basicAuth(TEST_USER, TEST_PASSWORD) };
 
@@ -271,6 +272,9 @@ test("registry:2's proxy section works as is: the whole registry mirrors remoteu
   } finally {
     await proxied.stop();
   }
+  // Fetches are single-flight within one process: several workers are refused, in one line.
+  const workers = await run(process.execPath, [BERTH_BIN, 'registry', 'serve', '--config', config, '--addr', '127.0.0.1:0', '--data-dir', path.join(work, 'proxy-workers'), '--workers', '2'], { allowFailure: true });
+  assert.match(oneErrorLine(workers), /--workers 2 with a pull-through mirror is not implemented/);
 });
 
 test('retention evicts mirrored content unused for its period, and leaves pushed repositories exactly as they were', async () => {
