@@ -107,11 +107,6 @@ export class MirrorStorage implements RegistryStorage {
     return this.table.namespace(ns, repository);
   }
 
-  /** Whether a repository belongs to a mirror (retention and `registry images` use it). */
-  isMirrored(repository: string): boolean {
-    return this.table.route(repository) !== undefined;
-  }
-
   close(): void {
     for (const mirror of this.options.mirrors) mirror.pool.close();
   }
@@ -194,11 +189,11 @@ export class MirrorStorage implements RegistryStorage {
     const got = await pool.first(digest, (upstream) => upstream.getManifest(route.upstreamRepository, digest), preferred);
     const reference = tag ?? digest;
     if (got.kind === 'absent') return undefined;
-    if (got.kind === 'failed') throw this.unavailable('MIRROR_MANIFEST_UNAVAILABLE', `${repository}:${reference} is not cached, and no upstream of ${settings.source} could provide it: ${got.message}`, repository, reference);
+    if (got.kind === 'failed') throw this.unavailable('MIRROR_MANIFEST_UNAVAILABLE', `${named(repository, reference)} is not cached, and no upstream of ${settings.source} could provide it: ${got.message}`, repository, reference);
     const stored = await this.local.putManifest({ repository, reference, bytes: got.value.bytes, contentType: got.value.mediaType, sparse: true });
     if (!stored.ok) {
       const why = stored.reason === 'invalid' ? stored.message : stored.reason;
-      throw this.unavailable('MIRROR_MANIFEST_UNAVAILABLE', `${got.upstream.url} sent a manifest for ${repository}:${reference} that cannot be stored (${why})`, repository, reference);
+      throw this.unavailable('MIRROR_MANIFEST_UNAVAILABLE', `${got.upstream.url} sent a manifest for ${named(repository, reference)} that cannot be stored (${why})`, repository, reference);
     }
     if (tag !== undefined) this.checked.set(`${repository}\u0000${tag}`, this.now());
     this.options.metrics.misses.inc({ source: settings.source, kind: 'manifest' });
@@ -461,4 +456,9 @@ export class MirrorStorage implements RegistryStorage {
   private unavailable(kind: 'MIRROR_MANIFEST_UNAVAILABLE' | 'MIRROR_BLOB_UNAVAILABLE', message: string, repository: string, reference: string): RegistryError {
     return new RegistryError(kind, message, { name: repository, reference });
   }
+}
+
+/** `repo:tag` or `repo@digest`, for messages. */
+function named(repository: string, reference: string): string {
+  return `${repository}${looksLikeDigest(reference) ? '@' : ':'}${reference}`;
 }

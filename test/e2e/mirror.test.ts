@@ -60,6 +60,8 @@ before(async () => {
         { source: 'ghcr.io', upstreams: [`http://${down.host}`], tagTtl: '0s', timeout: '1s' },
         // A hung upstream first, then the token registry (anonymous pull tokens).
         { source: 'gcr.io', upstreams: [`http://${hung.host}`, `http://${hub.host}`], timeout: '1s' },
+        // Short-lived tags, and tags that never move.
+        { source: 'quay.io', upstreams: [{ url: `http://${k8sProxy.host}`, authFile }], tagTtl: '1s', immutableTags: 'v[0-9.]+' },
       ]),
     },
   });
@@ -188,6 +190,25 @@ test('upstream stopped: a cached tag is served stale within 1 s plus the timeout
   assert.match(uncached.stderr, /ghcr\.io\/org\/other:1 is not cached, and no upstream of ghcr\.io could provide it/);
   assert.match(await mirror.logs(), /"source":"ghcr.io".*serving the cached manifest \(stale\)/);
   assert.match(await mirror.running.server.metrics.registry.metrics(), /berth_mirror_stale_serves_total\{source="ghcr.io",reason="(unreachable|breaker-open)"\} [1-9]/);
+});
+
+test('tags: served from the cache for tagTtl, then re-checked with one HEAD and fetched anew when moved; immutable tags are never re-checked', async () => {
+  const first = await seedImage(k8s, work, 'tags-a', 'tags/app:latest', { layers: 1 });
+  await skopeoCopy(`oci:${path.join(work, 'layouts', 'tags-a')}:image`, `docker://${k8s.host}/tags/app:v1.0`, { dest: k8s, extra: ['--preserve-digests'] });
+  const heads = (tag: string): number => k8sProxy.requests.filter((r) => r.method === 'HEAD' && r.path === `/v2/tags/app/manifests/${tag}`).length;
+  assert.equal((await getManifest(mirror, 'quay.io/tags/app', 'latest')).digest, first.manifest.digest);
+  assert.equal((await getManifest(mirror, 'quay.io/tags/app', 'v1.0')).digest, first.manifest.digest);
+  const [latestHeads, immutableHeads] = [heads('latest'), heads('v1.0')];
+  // Both tags move upstream.
+  const second = await seedImage(k8s, work, 'tags-b', 'tags/app:latest', { layers: 1 });
+  await skopeoCopy(`oci:${path.join(work, 'layouts', 'tags-b')}:image`, `docker://${k8s.host}/tags/app:v1.0`, { dest: k8s, extra: ['--preserve-digests'] });
+  assert.equal((await getManifest(mirror, 'quay.io/tags/app', 'latest')).digest, first.manifest.digest, 'within tagTtl the cached tag is served');
+  assert.equal(heads('latest'), latestHeads, 'without asking upstream');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal((await getManifest(mirror, 'quay.io/tags/app', 'latest')).digest, second.manifest.digest, 'after tagTtl the moved tag is fetched');
+  assert.equal(heads('latest'), latestHeads + 1, 'one HEAD re-checked it');
+  assert.equal((await getManifest(mirror, 'quay.io/tags/app', 'v1.0')).digest, first.manifest.digest, 'an immutable tag keeps its cached manifest');
+  assert.equal(heads('v1.0'), immutableHeads, 'and is never re-checked');
 });
 
 test('upstream hung (accepts, never answers): the next upstream is used after the timeout', async () => {
