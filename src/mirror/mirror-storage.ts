@@ -258,7 +258,9 @@ export class MirrorStorage implements RegistryStorage {
       return mounted;
     }
     if (route.mirror.settings.offline) throw this.unavailable('MIRROR_BLOB_UNAVAILABLE', `${digest.value} is not cached, and the mirror of ${source} is offline`, repository, digest.value);
-    if (!options.read) return this.headUpstream(route, repository, digest);
+    // A HEAD learns the size upstream; under allowPush it is a pusher asking whether to
+    // upload, which only what is here answers.
+    if (!options.read) return route.mirror.settings.allowPush ? undefined : this.headUpstream(route, repository, digest);
     // Looked up again: another request may have started it while this one looked locally.
     return this.join(this.pending(digest) ?? this.startFetch(route, repository, digest), repository, digest);
   }
