@@ -77,6 +77,8 @@ const TARGET_SPEEDUP: Record<string, number> = {
   'list-catalog': 5,
   'list-tags': 5,
   'shim-pull': 1 / 1.05,
+  'mirror-first-pull': 1 / 1.1,
+  'mirror-cached-pull': 1 / 1.05,
 };
 
 function chart(results: Results, targets: readonly TargetResult[], title: string): string {
@@ -146,6 +148,13 @@ the tables show medians over all rounds.
 7. **Shim**: a CRI client (gRPC over the unix socket) calls containerd 1.6's CRI plugin
    directly and through \`berth shim\`: ImageStatus latency (p50/p99 over sequential calls)
    and PullImage wall time of an image held in the private registry.
+8. **Mirror**: a second Berth configured as a pull-through mirror of distribution
+   (\`mirrors:\` with distribution as the upstream of docker.io). Each round a fresh image
+   with one big layer is pushed to distribution and to the mirror's own storage (a pushed
+   image); skopeo then pulls it into a \`dir:\` straight from distribution and, for the
+   first time, through the mirror (which fetches, stores and streams at once; the two
+   alternate which goes first), then through the mirror again (cached) and the pushed
+   copy from the same Berth. Ratios: first pull / direct pull, cached pull / pushed pull.
 `;
 
 export async function writeReport(outDir: string, info: RunInfo, results: Results, targets: readonly TargetResult[]): Promise<void> {

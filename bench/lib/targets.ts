@@ -95,6 +95,8 @@ export function evaluateTargets(results: Results, rounds: number): TargetResult[
     targets.push({ id: 'shim-status-cached', description: 'shim: cached rewrite adds <= 1 ms to ImageStatus p99', met: undefined, measured: 'not measured' });
   }
   targets.push(ratioAtMost(results, 'shim-pull', 1.05, 'shim: PullImage through the shim <= 1.05x direct'));
+  targets.push(ratioAtMost(results, 'mirror-first-pull', 1.1, 'mirror: first pull of a big image through the mirror <= 1.1x a pull straight from the upstream'));
+  targets.push(ratioAtMost(results, 'mirror-cached-pull', 1.05, 'mirror: a cached pull as fast as a pushed image (<= 1.05x)'));
   targets.push(ratioAtMost(results, 's3-push-big', 1.0, 'S3: big push: Berth/distribution time <= 1.0'));
   targets.push(ratioAtMost(results, 's3-pull-big', 1.0, 'S3: big pull: Berth/distribution time <= 1.0'));
   targets.push(ratioAtLeast(results, 's3-blob-get', 1.0, 'S3: blob GET streamed: >= 1.0x distribution throughput'));

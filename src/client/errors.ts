@@ -48,3 +48,23 @@ export function speaksNoTls(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return code === 'EPROTO' || code.startsWith('ERR_SSL_') || /wrong version number|packet length too long/i.test(message);
 }
+
+/** Error codes that mean the registry could not be reached or went silent (not that it refused). */
+const CONNECTION_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
+
+/** The request never got an answer: refused, reset, timed out, or the name did not resolve. */
+export function isConnectionFailure(error: unknown): boolean {
+  return CONNECTION_FAILURE_CODES.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+}

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../oci/digest.js';
+import { MIRRORED_FROM_HEADER } from '../oci/headers.js';
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import { Authorizer } from './authorizer.js';
 import type { CredentialSource } from './credentials.js';
@@ -44,6 +45,8 @@ export interface FetchedManifest {
   readonly digest: string;
   readonly mediaType: string;
   readonly bytes: Buffer;
+  /** The registry a Berth pull-through mirror keeps this manifest for (`docker.io`). */
+  readonly mirroredFrom?: string;
 }
 
 export type PushBlobOutcome = 'exists' | 'mounted' | 'uploaded';
@@ -235,7 +238,8 @@ export class RegistryClient {
     if (parseDigest(reference) && digest !== reference) {
       throw new RegistryRequestError(`manifest ${repository}@${reference}: content has digest ${digest}`, 200);
     }
-    return { digest, mediaType: (header(response, 'content-type') ?? '').split(';')[0]!.trim(), bytes };
+    const mirroredFrom = header(response, MIRRORED_FROM_HEADER.toLowerCase());
+    return { digest, mediaType: (header(response, 'content-type') ?? '').split(';')[0]!.trim(), bytes, ...(mirroredFrom ? { mirroredFrom } : {}) };
   }
 
   async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {

@@ -14,8 +14,10 @@ export interface TlsOptions {
 
 export interface TransportOptions {
   readonly tls?: TlsOptions;
-  /** Connect + response-header timeout; body streams get the same idle timeout. */
+  /** Connect + response-header timeout; body streams get the same idle timeout unless idleTimeoutMs says otherwise. */
   readonly timeoutMs?: number;
+  /** Silence allowed on a body stream once the headers arrived (a mirror's upstream: short to connect, patient to stream). */
+  readonly idleTimeoutMs?: number;
   readonly userAgent?: string;
   readonly maxSockets?: number;
   /** Name resolution for connections (an extra hosts table); default: the system's. */
@@ -75,6 +77,7 @@ export class HttpTransport {
     const isHttps = url.protocol === 'https:';
     const module = isHttps ? https : http;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? timeoutMs;
     return new Promise<HttpResponse>((resolve, reject) => {
       const request = module.request(
         url,
@@ -89,9 +92,9 @@ export class HttpTransport {
           // listener comes off again: keep-alive sockets serve many responses.
           const socket = response.socket;
           const onIdle = (): void => {
-            response.destroy(new TimeoutError(`no data from ${url.host} for ${timeoutMs} ms`));
+            response.destroy(new TimeoutError(`no data from ${url.host} for ${idleTimeoutMs} ms`));
           };
-          socket.setTimeout(timeoutMs);
+          socket.setTimeout(idleTimeoutMs);
           socket.on('timeout', onIdle);
           const clear = (): void => {
             socket.setTimeout(0);

@@ -3,11 +3,12 @@
 // Berth unchanged. Pure: the composition root reads the file, the flags and the
 // environment (S3 credentials may come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
 import { z } from 'zod';
-import { parseDuration } from '../util/duration.js';
 import { accessControlSchema, buildPolicy } from './access/policy-config.js';
 import type { PolicyDefinition } from './access/policy.js';
+import { byteSize, duration, flag, formatIssue } from './config-values.js';
 import { checkDistributionKeys } from './distribution-keys.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
+import { buildMirrors, distributionProxyMirror, distributionProxySchema, mirrorSchema, type MirrorSettings } from './mirror-config.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -101,6 +102,8 @@ export interface RegistryConfig {
   readonly accessControl: PolicyDefinition | undefined;
   /** Bearer token auth; undefined: Basic only. */
   readonly token: TokenConfig | undefined;
+  /** Pull-through mirrors (Berth's `mirrors:`, or registry:2's `proxy:`); [] for none. */
+  readonly mirrors: readonly MirrorSettings[];
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -128,26 +131,13 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   timeouts: DEFAULT_TIMEOUTS,
   accessControl: undefined,
   token: undefined,
+  mirrors: [],
 };
 
 const S3_DEFAULT_REGION = 'us-east-1';
 const S3_DEFAULT_CHUNK = 10 * 1024 * 1024;
 const S3_MIN_CHUNK = 5 * 1024 * 1024;
 const S3_DEFAULT_REDIRECT_EXPIRY_MS = 20 * 60_000;
-
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use e.g. 30s, 15m, 168h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-/** A byte size: a number, or a string of digits (registry:2 writes chunksize either way). */
-const byteSize = z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]);
-/** registry:2 accepts booleans written as strings too. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 const berthS3Schema = z
   .object({
@@ -281,6 +271,7 @@ const berthFileSchema = z
     timeouts: z.object({ headers: duration.optional(), idle: duration.optional(), keepAlive: duration.optional() }).strict().optional(),
     accessControl: z.unknown().optional(),
     token: berthTokenSchema.optional(),
+    mirrors: z.array(mirrorSchema).optional(),
   })
   .strict();
 
@@ -346,6 +337,7 @@ const distributionFileSchema = z.object({
     .object({ htpasswd: z.object({ realm: z.string().optional(), path: z.string().optional() }).optional(), token: distributionTokenSchema.optional() })
     .optional(),
   accessControl: z.unknown().optional(),
+  proxy: distributionProxySchema.optional(),
 });
 
 export type ConfigFileResult =
@@ -440,6 +432,8 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
   if (!policy.ok) return policy;
   const token = b.token ? berthToken(b.token) : undefined;
   if (token && !token.ok) return token;
+  const mirrors = b.mirrors ? buildMirrors(b.mirrors) : undefined;
+  if (mirrors && !mirrors.ok) return mirrors;
   return {
     ok: true,
     warnings: [],
@@ -480,6 +474,7 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
       timeouts: b.timeouts
         ? { ...DEFAULT_TIMEOUTS, ...dropUndefined({ headersTimeoutMs: b.timeouts.headers, idleTimeoutMs: b.timeouts.idle, keepAliveTimeoutMs: b.timeouts.keepAlive }) }
         : undefined,
+      mirrors: mirrors?.mirrors,
     }),
   };
 }
@@ -520,6 +515,8 @@ function readDistributionConfig(document: object): ConfigFileResult {
     return { ok: false, reason: `http.debug.prometheus.path: only /metrics is served (not ${debug.prometheus.path})` };
   }
   const debugAddr = debug?.prometheus?.enabled ? debug.addr : undefined;
+  const proxy = d.proxy ? distributionProxyMirror(d.proxy) : undefined;
+  if (proxy && !proxy.ok) return proxy;
   const purging = storage?.maintenance?.uploadpurging;
   const headers = d.http?.headers
     ? Object.fromEntries(Object.entries(d.http.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]))
@@ -547,6 +544,7 @@ function readDistributionConfig(document: object): ConfigFileResult {
       accessControl: policy.policy,
       token: token?.token,
       logLevel: level as LogLevel | undefined,
+      mirrors: proxy?.mirrors,
     }),
   };
 }
@@ -554,14 +552,6 @@ function readDistributionConfig(document: object): ConfigFileResult {
 /** registry:2 writes `:5000` for all interfaces. */
 function allInterfaces(addr: string | undefined): string | undefined {
   return addr?.startsWith(':') ? `0.0.0.0${addr}` : addr;
-}
-
-function formatIssue(error: z.ZodError, prefix?: string): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid configuration';
-  const path = [...(prefix !== undefined ? [prefix] : []), ...issue.path.map(String)];
-  const where = path.length > 0 ? `${path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port` (all interfaces). */

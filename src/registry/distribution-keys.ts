@@ -110,7 +110,12 @@ const RULES: Record<string, Rule> = {
   'http.debug.prometheus.enabled': 'used',
   'http.debug.prometheus.path': 'used',
 
-  proxy: refuse('pull-through proxy mode (proxy) is not implemented yet'),
+  proxy: 'used',
+  'proxy.remoteurl': 'used',
+  'proxy.username': 'used',
+  'proxy.password': 'used',
+  'proxy.ttl': 'used',
+  'proxy.exec': refuse('proxy.exec (a credential helper) is not implemented; give proxy.username and proxy.password'),
   notifications: refuse('notifications are not implemented: events would not be sent'),
   middleware: refuse('middleware (such as a CDN redirect) is not implemented'),
   redis: ignore('Berth does not use redis'),
@@ -127,6 +132,7 @@ const UNKNOWN_CHILD: Record<string, (key: string) => Rule> = {
   'storage.s3': (key) => refuse(`${key} is not implemented`),
   auth: (key) => refuse(`${key} is not an authentication method Berth implements (auth.htpasswd, auth.token)`),
   'auth.token': (key) => refuse(`${key} is not implemented`),
+  proxy: (key) => refuse(`${key} is not implemented`),
 };
 
 export interface KeyReport {

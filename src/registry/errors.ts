@@ -58,6 +58,14 @@ export const ERROR_CATALOG = {
   PAGINATION_NUMBER_INVALID: entry('PAGINATION_NUMBER_INVALID', 400, 'invalid number of results requested'),
   UNKNOWN: entry('UNKNOWN', 500, 'internal storage error'),
   STORAGE_FULL: entry('UNKNOWN', 507, 'storage is full'),
+  // A pull-through mirror. What it cannot provide is a 404 with the reason, not a 5xx: the
+  // content is absent here, and clients (containerd's next host, the shim's fallback)
+  // then look elsewhere instead of retrying, and count no failure against this registry.
+  /** A push (upload, mount or manifest) under a mirrored prefix without allowPush. */
+  MIRROR_PUSH_REFUSED: entry('DENIED', 403, 'this repository is a pull-through mirror: pushes are refused'),
+  MIRROR_MANIFEST_UNAVAILABLE: entry('MANIFEST_UNKNOWN', 404, 'manifest not in the mirror, and no upstream could provide it'),
+  MIRROR_BLOB_UNAVAILABLE: entry('BLOB_UNKNOWN', 404, 'blob not in the mirror, and no upstream could provide it'),
+
   /** The storage engine (an S3 endpoint) cannot be reached or answers with errors. */
   UNAVAILABLE: entry('UNAVAILABLE', 503, 'service unavailable: the storage cannot be reached'),
 } as const satisfies Record<string, CatalogEntry>;

@@ -21,7 +21,8 @@ import { HealthCheck } from './health.js';
 import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
 import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type AuthFailureTracker, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
-import { allowedMethods, handlerFor, route, type AccessNeed, type EndpointKind } from './router.js';
+import { allowedMethods, handlerFor, route, type AccessNeed, type EndpointKind, type Route } from './router.js';
+import { isValidRepositoryName } from '../oci/names.js';
 import { UploadStateCodec } from './upload-state.js';
 import { listenOn } from '../util/listen.js';
 
@@ -51,6 +52,12 @@ export interface RegistryServerOptions {
   readonly drainDelayMs?: number;
   /** Optional features with their own paths beside /v2 (zot's extensions: a UI, a token endpoint). */
   readonly extensions?: readonly RegistryExtension[];
+  /**
+   * containerd's `?ns=<registry>` says which registry a request was meant for when this
+   * one serves as its mirror (hosts.toml). Given that and the repository, the repository
+   * that holds it here (a mirror's prefix in front); undefined ignores `ns`, as registry:2 does.
+   */
+  readonly namespaces?: (ns: string, repository: string) => string | undefined;
 }
 
 /** What an extension's handler gets: the request, outside the /v2 API's auth and routing. */
@@ -214,13 +221,16 @@ export class RegistryServer {
         throw new RegistryError('NOT_FOUND', 'no such endpoint', { path });
       }
       endpointKind = routed.route.kind;
-      const handler = handlerFor(routed.route, method);
+      // Rights are checked on the repository the request acts on: with ?ns= that is the
+      // mirrored one (docker.io/library/nginx), not the name in the path.
+      const target = this.inNamespace(routed.route, query.get('ns'));
+      const handler = handlerFor(target, method);
       if (!handler) {
         if (identity?.kind === 'anonymous') throw this.unauthorized(req, {});
         throw new RegistryError('METHOD_UNSUPPORTED', `${method} is not supported here`, { method }, { Allow: allowedMethods(routed.route).join(', ') });
       }
       const access = gatekeeper && identity ? this.accessFor(identity, remote, path) : OPEN_ACCESS;
-      if (gatekeeper && identity) this.authorize(identity, handler.need, routed.route.params.name ?? '', req, access);
+      if (gatekeeper && identity) this.authorize(identity, handler.need, target.params.name ?? '', req, access);
       if (this.settings.readOnly && WRITE_METHODS.has(method)) throw new RegistryError('READ_ONLY');
       if (isUpload(routed.route.kind, method, req)) {
         releaseUpload = this.uploads.acquire(remote);
@@ -248,6 +258,16 @@ export class RegistryServer {
     } catch (error) {
       await this.fail(req, res, method, error);
     }
+  }
+
+  /** The route with its repository moved to where `?ns=` says it lives (see `namespaces`). */
+  private inNamespace(routed: Route, ns: string | null): Route {
+    const name = routed.params.name;
+    if (ns === null || ns === '' || name === undefined || !this.options.namespaces) return routed;
+    const moved = this.options.namespaces(ns, name);
+    if (moved === undefined || moved === name) return routed;
+    if (!isValidRepositoryName(moved)) throw new RegistryError('NAME_INVALID', undefined, { name: moved });
+    return { ...routed, params: { ...routed.params, name: moved } };
   }
 
   /**

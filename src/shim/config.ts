@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { resolveEndpoint } from '../client/endpoint.js';
 import { isValidRepositoryName } from '../oci/names.js';
 import { normaliseRegistryHost } from '../oci/reference.js';
+import type { BreakerSettings } from '../util/breaker.js';
 import { parseDuration } from '../util/duration.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/image-cri-shim.yaml';
@@ -74,12 +75,7 @@ export interface CacheSettings {
   readonly disableStats: boolean;
 }
 
-export interface BreakerSettings {
-  /** Consecutive failed probes (timeout, connection error, 5xx) that open the breaker. */
-  readonly failureThreshold: number;
-  /** How long an open breaker skips the registry before one trial probe. */
-  readonly resetTimeoutMs: number;
-}
+export type { BreakerSettings };
 
 export interface ShimConfig {
   readonly shimSocket: string;

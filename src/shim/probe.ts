@@ -6,7 +6,7 @@
 // 404 (may be cached as absent), a registry that answered with another digest than
 // the one pinned (never a match), and failures, which say nothing about the image.
 import { RegistryClient } from '../client/registry-client.js';
-import { RegistryRequestError, UnauthorizedError } from '../client/errors.js';
+import { isConnectionFailure, RegistryRequestError, UnauthorizedError } from '../client/errors.js';
 import type { Candidate } from './candidates.js';
 import type { RegistryTarget } from './config.js';
 
@@ -32,20 +32,6 @@ export interface ProberOptions {
   readonly userAgent: string;
 }
 
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
-
 /** Messages only: never a header or URL with credentials in it. */
 export function classifyProbeError(error: unknown): Extract<ProbeOutcome, { kind: 'error' }> {
   const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -54,7 +40,7 @@ export function classifyProbeError(error: unknown): Extract<ProbeOutcome, { kind
     return { kind: 'error', message, unreachable: error.status === undefined || error.status >= 500 };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
-  return { kind: 'error', message: code && !message.includes(code) ? `${code}: ${message}` : message, unreachable: UNREACHABLE_CODES.has(code) };
+  return { kind: 'error', message: code && !message.includes(code) ? `${code}: ${message}` : message, unreachable: isConnectionFailure(error) };
 }
 
 export class Prober implements CandidateProber {

@@ -15,7 +15,7 @@
 // share one probe round.
 import type { Logger } from 'pino';
 import { SingleFlight } from '../util/single-flight.js';
-import { BREAKER_STATE_VALUE, CircuitBreaker } from './breaker.js';
+import { BREAKER_STATE_VALUE, CircuitBreaker } from '../util/breaker.js';
 import { RewriteCache, type CacheEntry, type PlannedPull } from './cache.js';
 import { candidatesFor, directTarget, normalise, type Candidate } from './candidates.js';
 import type { RegistryTarget, ShimConfig } from './config.js';

@@ -70,6 +70,12 @@ export interface GcOptions {
   readonly graceMs?: number;
   readonly now?: () => number;
   readonly hooks?: GcHooks;
+  /**
+   * Repositories left exactly as they are: every blob they link is kept, whether a
+   * manifest names it or not, and none of their links is removed. A mirror's retention
+   * collects with every pushed repository protected, so only what it evicted goes.
+   */
+  readonly protect?: (repository: string) => boolean;
 }
 
 export interface GcReport {
@@ -230,7 +236,16 @@ class Collector {
     return found;
   }
 
+  private isProtected(repository: string): boolean {
+    return this.options.protect?.(repository) ?? false;
+  }
+
   private async markRepository(repository: string, revisions: readonly Revision[]): Promise<void> {
+    if (this.isProtected(repository)) {
+      for (const revision of revisions) await this.markManifest(repository, revision.digest);
+      for (const digest of await this.linkedLayers(repository)) this.marked.add(digest.value);
+      return;
+    }
     if (!this.deleteUntagged) {
       for (const revision of revisions) await this.markManifest(repository, revision.digest);
       return;
@@ -294,6 +309,7 @@ class Collector {
   // ---- untagged manifests --------------------------------------------------------
 
   private async removeUntagged(repository: string, revisions: readonly Revision[]): Promise<void> {
+    if (this.isProtected(repository)) return;
     for (const revision of revisions) {
       if (this.isKept(repository, revision.digest)) continue;
       const manifestBlob = blobDataPath(revision.digest);
@@ -370,27 +386,36 @@ class Collector {
   // ---- layer links ---------------------------------------------------------------
 
   private async removeDanglingLayerLinks(repository: string): Promise<void> {
+    if (this.isProtected(repository)) return;
     const deleted = new Set(this.report.deleted.map((d) => d.digest));
+    for (const digest of await this.linkedLayers(repository)) {
+      const data = blobDataPath(digest);
+      // The sweep's walk saw what is stored (less what it deleted); only a link to a blob
+      // it did not see is looked at again: the blob may have arrived since.
+      if (this.stored.has(digest.value) && !deleted.has(digest.value)) continue;
+      if (!this.dryRun && (await this.driver.stat(data)) !== undefined) continue;
+      const dir = layerLinkDirectory(repository, digest);
+      if (await this.usedSinceCutoff(`${dir}/link`)) continue;
+      if (this.dryRun) {
+        this.report.layerLinksRemoved += 1;
+        continue;
+      }
+      // An upload lands its blob before its link: a blob that exists now means the
+      // link may be a fresh one.
+      const result = await this.driver.reclaim(dir, async (lastUsed) => (await lastUsed(data)) !== undefined);
+      if (result === 'deleted') this.report.layerLinksRemoved += 1;
+    }
+  }
+
+  /** The blobs a repository's `_layers` links name (by their directory names). */
+  private async linkedLayers(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
     for (const algorithm of SUPPORTED_ALGORITHMS) {
       for (const entry of await this.driver.list(`${repositoryPath(repository)}/_layers/${algorithm}`)) {
         const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
-        if (!digest) continue;
-        const data = blobDataPath(digest);
-        // The sweep's walk saw what is stored (less what it deleted); only a link to a blob
-        // it did not see is looked at again: the blob may have arrived since.
-        if (this.stored.has(digest.value) && !deleted.has(digest.value)) continue;
-        if (!this.dryRun && (await this.driver.stat(data)) !== undefined) continue;
-        const dir = layerLinkDirectory(repository, digest);
-        if (await this.usedSinceCutoff(`${dir}/link`)) continue;
-        if (this.dryRun) {
-          this.report.layerLinksRemoved += 1;
-          continue;
-        }
-        // An upload lands its blob before its link: a blob that exists now means the
-        // link may be a fresh one.
-        const result = await this.driver.reclaim(dir, async (lastUsed) => (await lastUsed(data)) !== undefined);
-        if (result === 'deleted') this.report.layerLinksRemoved += 1;
+        if (digest) digests.push(digest);
       }
     }
+    return digests;
   }
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Readable } from 'node:stream';
-import { digestOf, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { digestOf, looksLikeDigest, parseDigest, SUPPORTED_ALGORITHMS, type Digest } from '../oci/digest.js';
 import { manifestReferences, parseManifest, type Descriptor, type Manifest } from '../oci/manifest.js';
 import { isNonDistributableLayer } from '../oci/media-types.js';
 import { isValidTag } from '../oci/names.js';
@@ -97,7 +97,10 @@ export class LayoutStorage implements RegistryStorage {
     this.uploads = new UploadArea(driver);
     this.catalog = new RepositoryCatalog(driver, maxAgeMs);
     this.listings = new ListingCache(driver, { versioned: driver.name === 'filesystem', maxAgeMs });
-    this.referrersIndex = new ReferrersIndex(this.listings, (repository, digest) => this.manifestByDigest(repository, digest));
+    this.referrersIndex = new ReferrersIndex(
+      (repository) => this.revisions(repository),
+      (repository, digest) => this.manifestByDigest(repository, digest),
+    );
     this.manifestCache = new LRUCache<string, StoredManifest>({
       maxSize: options.manifestCacheBytes ?? 64 * 1024 * 1024,
       sizeCalculation: (value) => value.bytes.length + 512,
@@ -196,6 +199,16 @@ export class LayoutStorage implements RegistryStorage {
     await this.driver.move(source, blobDataPath(digest));
   }
 
+  /**
+   * Makes the file at `source` (a driver path) the blob `digest` of `repository`, as a
+   * finished upload does. The caller has verified that its bytes hash to `digest` and
+   * made them durable (a mirror's spool file); nothing here reads them again.
+   */
+  async adoptVerifiedBlob(repository: string, digest: Digest, source: string): Promise<void> {
+    await this.adopt(source, digest);
+    await this.linkLayer(repository, digest);
+  }
+
   // ---- uploads -----------------------------------------------------------------
 
   startUpload(repository: string): Promise<UploadStatus> {
@@ -245,6 +258,31 @@ export class LayoutStorage implements RegistryStorage {
     return stored;
   }
 
+  /**
+   * Marks a manifest revision as used now (its link's mtime): what a mirror's retention
+   * reads to find content nobody pulled for a while. False when there is no such revision.
+   */
+  async touchManifest(repository: string, digest: Digest): Promise<boolean> {
+    return (await this.driver.touch(`${revisionLinkDirectory(repository, digest)}/link`)) !== undefined;
+  }
+
+  /** Every manifest revision the repository links (through the listing cache). */
+  async revisions(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for (const algorithm of SUPPORTED_ALGORITHMS) {
+      for (const entry of await this.listings.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
+        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
+        if (digest) digests.push(digest);
+      }
+    }
+    return digests;
+  }
+
+  /** When the revision was last pushed, fetched or touched; undefined when there is none. */
+  manifestLastUsed(repository: string, digest: Digest): Promise<number | undefined> {
+    return this.driver.lastUsed(`${revisionLinkDirectory(repository, digest)}/link`);
+  }
+
   async resolveTag(repository: string, tag: string): Promise<Digest | undefined> {
     if (!isValidTag(tag)) return undefined;
     return this.readLink(tagCurrentLinkPath(repository, tag));
@@ -275,7 +313,7 @@ export class LayoutStorage implements RegistryStorage {
         if (current && current.value !== digest.value) return { ok: false, reason: 'tag-exists', tag, current: current.value };
       }
     }
-    const missing = await this.missingReferences(repository, parsed.manifest);
+    const missing = await this.missingReferences(repository, parsed.manifest, request.sparse ?? false);
     if (missing.length > 0) return { ok: false, reason: 'missing-references', missing };
 
     await this.storeManifestBlob(digest, bytes);
@@ -292,7 +330,7 @@ export class LayoutStorage implements RegistryStorage {
    * exists: a collection that claimed it earlier makes the touch fail, one that claims
    * it later sees the touch and keeps it (see storage/gc.ts).
    */
-  private async missingReferences(repository: string, manifest: Manifest): Promise<string[]> {
+  private async missingReferences(repository: string, manifest: Manifest, sparse: boolean): Promise<string[]> {
     const checks = manifestReferences(manifest)
       .filter(({ role, descriptor }) => !(role === 'layer' && isNonDistributableLayer(descriptor.mediaType)))
       .map(async ({ role, descriptor }) => {
@@ -302,7 +340,7 @@ export class LayoutStorage implements RegistryStorage {
         return present !== undefined && linked !== undefined ? undefined : digest.value;
       });
     const missing = (await Promise.all(checks)).filter((digest): digest is string => digest !== undefined);
-    return this.options.allowSparseManifests ? [] : missing;
+    return this.options.allowSparseManifests || sparse ? [] : missing;
   }
 
   private async storeManifestBlob(digest: Digest, bytes: Buffer): Promise<void> {

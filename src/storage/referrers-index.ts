@@ -1,12 +1,10 @@
 // The referrers API over distribution's layout, which has no referrers index of its
-// own: a repository's revisions are listed (through the listing cache) and each
+// own: a repository's revisions are listed (LayoutStorage, through its listing cache) and each
 // manifest's subject is looked up; manifests are content-addressed, so what each one
 // refers to is cached forever.
 import { LRUCache } from 'lru-cache';
-import { SUPPORTED_ALGORITHMS, parseDigest, type Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { effectiveArtifactType, type Descriptor } from '../oci/manifest.js';
-import { revisionsDirectory } from './layout.js';
-import type { ListingCache } from './listing-cache.js';
 import type { StoredManifest } from './types.js';
 
 interface ReferrerFacts {
@@ -15,6 +13,7 @@ interface ReferrerFacts {
 }
 
 export type ManifestLoader = (repository: string, digest: Digest) => Promise<StoredManifest | undefined>;
+export type RevisionLister = (repository: string) => Promise<readonly Digest[]>;
 
 export function referrerDescriptor(stored: StoredManifest): Descriptor {
   const artifactType = effectiveArtifactType(stored.manifest);
@@ -31,7 +30,7 @@ export class ReferrersIndex {
   private readonly facts = new LRUCache<string, ReferrerFacts>({ max: 100_000 });
 
   constructor(
-    private readonly listings: ListingCache,
+    private readonly revisions: RevisionLister,
     private readonly load: ManifestLoader,
   ) {}
 
@@ -52,16 +51,5 @@ export class ReferrersIndex {
     const facts: ReferrerFacts = { subject: stored.manifest.subject?.digest, descriptor: referrerDescriptor(stored) };
     this.facts.set(digest.value, facts);
     return facts;
-  }
-
-  private async revisions(repository: string): Promise<Digest[]> {
-    const digests: Digest[] = [];
-    for (const algorithm of SUPPORTED_ALGORITHMS) {
-      for (const entry of await this.listings.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
-        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
-        if (digest) digests.push(digest);
-      }
-    }
-    return digests;
   }
 }

@@ -17,6 +17,8 @@ export interface StoredManifest {
   readonly mediaType: ManifestMediaType;
   readonly bytes: Buffer;
   readonly manifest: Manifest;
+  /** The source registry (docker.io) when a pull-through mirror keeps this manifest. */
+  readonly mirroredFrom?: string;
 }
 
 export interface UploadStatus {
@@ -65,6 +67,8 @@ export interface PutManifestRequest {
   readonly extraTags?: readonly string[];
   /** false: refuse to move a tag that points at another manifest (the caller may not overwrite). Default true. */
   readonly moveTags?: boolean;
+  /** Accept it although blobs or child manifests it names are absent (a mirror fetches them on demand). */
+  readonly sparse?: boolean;
 }
 
 export interface RepositoryPage {
@@ -89,8 +93,12 @@ export interface GcStatus {
 export interface RegistryStorage {
   /** Where the data lives, for logs (never a secret). */
   readonly location: string;
-  /** `touch`: also mark the blob as in use now (a pusher's existence check; see gc.ts). */
-  statBlob(repository: string, digest: Digest, options?: { touch?: boolean }): Promise<BlobInfo | undefined>;
+  /**
+   * `touch`: also mark the blob as in use now (a pusher's existence check; see gc.ts).
+   * `read`: the caller reads the bytes next (a GET), so a mirror may start fetching a
+   * blob it lacks now instead of only asking its upstream whether it exists.
+   */
+  statBlob(repository: string, digest: Digest, options?: { touch?: boolean; read?: boolean }): Promise<BlobInfo | undefined>;
   /** The blob's bytes for a client: a file, a stream of `range`, or a redirect. */
   readBlob(repository: string, digest: Digest, range?: { start: number; end: number }): Promise<BlobRead | undefined>;
   /** The blob as a plain stream (no redirect), for in-process readers. */

@@ -1,15 +1,12 @@
 // The registry client against real servers for what client-registry does not cover:
-// Bearer token auth (docker-registry 2.8 with `auth.token`, and a token issuer written
-// here that signs RS256 JWTs with a key and certificate made by openssl): an anonymous
+// Bearer token auth (docker-registry 2.8 with `auth.token`, and the token issuer of
+// support/token-issuer.ts that signs RS256 JWTs with a key and certificate made by openssl): an anonymous
 // pull token and a credentialed push token; retries with backoff on 5xx and reset
 // connections (a flaky proxy); TLS with a custom CA (docker-registry with http.tls); and
 // plain HTTP by default for loopback registries.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { copyImage } from '../../src/client/copy-image.js';
 import { resolveEndpoint } from '../../src/client/endpoint.js';
@@ -20,15 +17,13 @@ import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../supp
 import { cliSandbox, oneErrorLine, writeLogins } from '../support/cli-sandbox.js';
 import { makePki } from '../support/certs.js';
 import { startDistribution } from '../support/distribution.js';
+import { startTokenRegistry } from '../support/token-issuer.js';
 import { seededBytes, sha256 } from '../support/images.js';
 import { freePort } from '../support/net.js';
-import { run, stopAll } from '../support/process.js';
+import { stopAll } from '../support/process.js';
 import { startProxy, type Fault } from '../support/proxy.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
-import { tool } from '../support/tools.js';
 
-const SERVICE = 'berth-test-registry';
-const ISSUER = 'berth-test-issuer';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 interface TestImage {
@@ -67,70 +62,6 @@ async function pullImage(client: RegistryClient, repository: string, tag: string
   }
 }
 
-// ---- a token issuer ---------------------------------------------------------------
-
-interface TokenRequest {
-  readonly authorization: 'none' | 'valid' | 'invalid';
-  readonly scopes: string[];
-}
-
-function base64url(data: Buffer | string): string {
-  return Buffer.from(data).toString('base64url');
-}
-
-/**
- * distribution's token protocol: GET realm?service=&scope=...; Basic credentials make a
- * user, none make an anonymous caller who may only pull. The JWT carries the signing
- * certificate in `x5c`, which the registry verifies against its rootcertbundle.
- */
-async function startTokenIssuer(keyPem: string, certPem: string): Promise<{ url: string; requests: TokenRequest[]; close(): Promise<void> }> {
-  const certDer = certPem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-  const requests: TokenRequest[] = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://issuer');
-    const header = req.headers.authorization;
-    let user: string | undefined;
-    let authorization: TokenRequest['authorization'] = 'none';
-    if (header) {
-      const decoded = Buffer.from(header.replace(/^Basic /i, ''), 'base64').toString('utf8');
-      authorization = decoded === `${TEST_USER}:${TEST_PASSWORD}` ? 'valid' : 'invalid';
-      user = TEST_USER;
-    }
-    const scopes = url.searchParams.getAll('scope');
-    requests.push({ authorization, scopes });
-    if (authorization === 'invalid' || url.searchParams.get('service') !== SERVICE) {
-      res.writeHead(401, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
-      return;
-    }
-    const access = scopes.flatMap((scope) => {
-      const [type, ...rest] = scope.split(':');
-      const actions = rest.pop()!.split(',');
-      const name = rest.join(':');
-      const granted = authorization === 'valid' ? actions : actions.filter((a) => a === 'pull' && type === 'repository');
-      return granted.length > 0 ? [{ type, name, actions: granted }] : [];
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: ISSUER, sub: user ?? '', aud: SERVICE, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
-    const input = `${base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }))}.${base64url(JSON.stringify(claims))}`;
-    const token = `${input}.${base64url(sign('sha256', Buffer.from(input), keyPem))}`;
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/token`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 let work: string;
 let berthRegistry: TestRegistry;
 
@@ -146,13 +77,8 @@ after(async () => {
 });
 
 test('Bearer tokens against docker-registry auth.token: credentialed push token, anonymous pull token, refusals', async (t) => {
-  await run(tool('openssl'), ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=berth token issuer', '-keyout', 'token.key', '-out', 'token.crt'], { cwd: work });
-  const issuer = await startTokenIssuer(await readFile(path.join(work, 'token.key'), 'utf8'), await readFile(path.join(work, 'token.crt'), 'utf8'));
-  t.after(() => issuer.close());
-  const registry = await startDistribution({
-    extraConfig: `auth:\n  token:\n    realm: ${issuer.url}\n    service: ${SERVICE}\n    issuer: ${ISSUER}\n    rootcertbundle: ${path.join(work, 'token.crt')}\n`,
-  });
-  t.after(() => registry.stop());
+  const { registry, issuer, stop } = await startTokenRegistry(work);
+  t.after(stop);
   const image = testImage('bearer');
 
   const user = new RegistryClient({ registry: registry.host, credentials: () => ({ username: TEST_USER, password: TEST_PASSWORD }), retryDelayMs: 10 });

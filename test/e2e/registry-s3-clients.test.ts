@@ -1,7 +1,8 @@
 // Real clients against Berth on S3 (SeaweedFS, auth on): skopeo, crane, oras (push,
 // attach, discover), ctr and docker push and pull through it with the digests intact.
 // Then redirect mode: a second Berth on the same bucket answers blob GETs with presigned
-// URLs of the engine, which skopeo and ctr follow.
+// URLs of the engine, which skopeo and ctr follow. Last, a pull-through mirror on the
+// bucket (its upstream a docker-registry on 127.0.0.1).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,8 +10,10 @@ import path from 'node:path';
 import { tarDirectory } from '../support/archive.js';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
 import { startContainerd, type RunningContainerd } from '../support/containerd.js';
+import { startDistribution } from '../support/distribution.js';
 import { startDockerd, type RunningDockerd } from '../support/dockerd.js';
 import { LayoutWriter, sha256, writeImage, writeIndex } from '../support/images.js';
+import { blobDigests, blobGets, mirrorSettings, seedImage, upstreamRequests } from '../support/mirror.js';
 import { basicAuth } from '../support/net.js';
 import { oras } from '../support/oras.js';
 import { run, stopAll } from '../support/process.js';
@@ -186,5 +189,27 @@ test('redirect mode: blob GETs answer 307 to the engine, and skopeo and ctr foll
     for (const digest of image.layers) assert.ok(content.stdout.includes(digest), `ctr fetched ${digest} through the redirect`);
   } finally {
     await redirecting.stop();
+  }
+});
+
+test('a pull-through mirror on S3: concurrent pulls of an uncached image read the local spool while the bytes go to the bucket (one upstream GET per blob); cached blobs then redirect to the engine', async () => {
+  const upstream = await startDistribution({ accessLog: true });
+  const s3 = seaweed.s3Config({ rootDirectory: 'mirror', redirect: { enabled: true, expiryMs: 600_000 } });
+  const mirror = await startBerth({ config: { s3, mirrors: mirrorSettings([{ source: 'docker.io', upstreams: [upstream.url] }]) } });
+  try {
+    // Layers over the 5 MiB part size: the bucket gets multipart uploads.
+    const image = await seedImage(upstream, work, 's3-mirror', 'library/on-s3:1', { layers: 2, layerSize: 6 * 1024 * 1024 });
+    const seeded = (await upstreamRequests(upstream)).length;
+    const source = `docker://${mirror.host}/docker.io/library/on-s3:1`;
+    await Promise.all([0, 1, 2, 3].map((i) => skopeoCopy(source, `dir:${path.join(work, `s3-mirror-${i}`)}`, { src: mirror })));
+    const requests = (await upstreamRequests(upstream)).slice(seeded);
+    for (const digest of blobDigests(image)) assert.equal(blobGets(requests, digest), 1, `one upstream GET of ${digest}`);
+    const layer = image.layers[0]!.digest;
+    const cached = await fetch(`${mirror.url}/v2/docker.io/library/on-s3/blobs/${layer}`, { headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) }, redirect: 'manual' });
+    assert.equal(cached.status, 307, 'the blob is in the bucket');
+    assert.equal(sha256(Buffer.from(await (await fetch(cached.headers.get('location')!)).arrayBuffer())), layer);
+  } finally {
+    await mirror.stop();
+    await upstream.stop();
   }
 });

@@ -1,16 +1,49 @@
 // A small HTTP proxy in front of a test registry, on 127.0.0.1: it can delay requests,
-// answer some with an error status or cut their connection (for retry tests), and
+// answer some with an error status or cut their connection (for retry tests), tamper
+// with response bodies (flip a byte, or hold the last bytes back until told), and
 // records what passed through (for concurrency and transfer counts). The Host header
 // is passed on unchanged, so upload Locations a registry builds from it come back here.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 
 export type Fault = 'reset' | 503 | 500 | 502;
 
+/** What to do to a forwarded response body. */
+export interface BodyTamper {
+  /** Send the body with its first byte changed (same length). */
+  readonly flipFirstByte?: boolean;
+  /** Send all but the last `bytes` at once, the rest once `until` resolves. */
+  readonly holdLast?: { readonly bytes: number; readonly until: Promise<void> };
+}
+
 export interface ProxyOptions {
   /** Milliseconds to hold each request before forwarding it. */
   readonly delayMs?: number;
   /** Decides, per request, whether to inject a fault instead of forwarding. */
   readonly fault?: (request: { method: string; path: string; seen: number }) => Fault | undefined;
+  /** Decides, per request, whether (and how) to tamper with the response body. */
+  readonly tamper?: (request: { method: string; path: string }) => BodyTamper | undefined;
+}
+
+/** Streams `answer` to `res`, changed as `tamper` says. */
+async function sendTampered(answer: IncomingMessage, res: ServerResponse, tamper: BodyTamper): Promise<void> {
+  const total = Number(answer.headers['content-length'] ?? -1);
+  const held: Buffer[] = [];
+  let sent = 0;
+  let first = true;
+  for await (const data of answer) {
+    let chunk = data as Buffer;
+    if (tamper.flipFirstByte && first && chunk.length > 0) {
+      chunk = Buffer.from(chunk);
+      chunk[0] = chunk[0]! ^ 0xff;
+    }
+    first = false;
+    const keep = tamper.holdLast && total >= 0 ? Math.max(0, Math.min(chunk.length, sent + chunk.length - (total - tamper.holdLast.bytes))) : 0;
+    if (chunk.length - keep > 0) res.write(chunk.subarray(0, chunk.length - keep));
+    if (keep > 0) held.push(chunk.subarray(chunk.length - keep));
+    sent += chunk.length;
+  }
+  if (tamper.holdLast) await tamper.holdLast.until;
+  res.end(Buffer.concat(held));
 }
 
 export interface SeenRequest {
@@ -72,6 +105,17 @@ export async function startProxy(upstream: string, options: ProxyOptions = {}): 
       }
       const forward = http.request(`http://${upstream}${path}`, { method: req.method, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const tamper = answer.statusCode === 200 ? options.tamper?.({ method: record.method, path }) : undefined;
+        if (tamper) {
+          sendTampered(answer, res, tamper).then(
+            () => done(answer.statusCode ?? 0),
+            () => {
+              done('reset');
+              res.destroy();
+            },
+          );
+          return;
+        }
         answer.pipe(res);
         answer.once('end', () => done(answer.statusCode ?? 0));
       });

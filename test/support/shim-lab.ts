@@ -8,6 +8,7 @@
 // Which registry served a pull is read from the registries' own request logs.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { RegistryConfig } from '../../src/registry/config.js';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from './berth.js';
 import { criImages, startContainerd, type ContainerdOptions, type RunningContainerd } from './containerd.js';
 import { startDistribution } from './distribution.js';
@@ -69,6 +70,8 @@ export interface ShimLabOptions {
   readonly containerd?: ContainerdOptions;
   /** Fixed port for the private registry, so it can be stopped and started again. */
   readonly privatePort?: number;
+  /** More settings for the private registry, given the public one (to make it a mirror of it). */
+  readonly privateConfig?: (publicRegistry: TestRegistry) => Promise<Partial<RegistryConfig>>;
 }
 
 export class ShimLab {
@@ -77,6 +80,7 @@ export class ShimLab {
   private publicDistribution!: TestRegistry;
   privatePort!: number;
   privateDataDir!: string;
+  private privateConfig: Partial<RegistryConfig> = {};
   readonly privateLogs: string[] = [];
   shim: ShimProcess | undefined;
   readonly shimSocket: string;
@@ -94,8 +98,9 @@ export class ShimLab {
     const lab = new ShimLab(await scratchDir('shim-lab-'));
     lab.privatePort = options.privatePort ?? (await freePort());
     lab.privateDataDir = path.join(lab.work, 'private-data');
-    await lab.startPrivate();
     lab.publicDistribution = await startDistribution({ user: PUBLIC_USER, password: PUBLIC_PASSWORD, accessLog: true });
+    lab.privateConfig = (await options.privateConfig?.(lab.publicDistribution)) ?? {};
+    await lab.startPrivate();
     lab.containerd = await startContainerd(path.join(lab.work, 'containerd'), options.containerd);
     await lab.writeHosts();
     await installCrictlConfig(lab.crictlConfig, lab.containerd.socket, lab.shimSocket);
@@ -111,7 +116,7 @@ export class ShimLab {
   }
 
   async startPrivate(): Promise<void> {
-    this.privateBerth = await startBerth({ dataDir: this.privateDataDir, config: { addr: `127.0.0.1:${this.privatePort}` } });
+    this.privateBerth = await startBerth({ dataDir: this.privateDataDir, config: { ...this.privateConfig, addr: `127.0.0.1:${this.privatePort}` } });
     this.privateLogs.push(this.privateBerth.logFile);
   }
 

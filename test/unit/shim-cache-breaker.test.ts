@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CircuitBreaker, type BreakerState } from '../../src/shim/breaker.js';
+import { CircuitBreaker, type BreakerState } from '../../src/util/breaker.js';
 import { RewriteCache } from '../../src/shim/cache.js';
 
 const SETTINGS = { size: 2, ttlMs: 200, negativeTtlMs: 50, statsLogIntervalMs: 60_000, disableStats: false };

@@ -1,8 +1,9 @@
 // Registers the registry administration commands under `berth registry`: one module per
-// command (status, images/image, rmi, gc, save, sync/copy, passwd, robot).
+// command (status, images/image, rmi, gc, save, sync/copy, passwd, robot, mirror).
 import type { Command } from 'commander';
 import { registerGc } from './gc.js';
 import { registerImages } from './images.js';
+import { registerMirror } from './mirror.js';
 import { registerPasswd } from './passwd.js';
 import { registerRmi } from './rmi.js';
 import { registerRobot } from './robot.js';
@@ -19,4 +20,5 @@ export function registerRegistryAdmin(registry: Command): void {
   registerSync(registry);
   registerPasswd(registry);
   registerRobot(registry);
+  registerMirror(registry);
 }

@@ -23,6 +23,8 @@ export interface ImageRow {
   readonly ImageDigest: string;
   readonly MediaType: string;
   readonly Platforms?: string[];
+  /** The source registry, when a Berth pull-through mirror keeps the image for it. */
+  readonly Mirror?: string;
 }
 
 const NONE = '<none>';
@@ -46,6 +48,7 @@ async function describe(client: RegistryClient, registry: string, repository: st
     ImageID: hexOf(imageId),
     ImageDigest: manifest.digest,
     MediaType: manifest.mediaType || parsed.manifest.mediaType,
+    ...(manifest.mirroredFrom ? { Mirror: manifest.mirroredFrom } : {}),
     ...(isIndex && parsed.manifest.kind === 'index'
       ? { Platforms: parsed.manifest.manifests.map((d) => (d.platform ? formatPlatform(d.platform) : 'unknown')) }
       : {}),
@@ -87,9 +90,11 @@ function printRows(rows: readonly ImageRow[], json: boolean, footer: boolean): v
     process.stdout.write(`${renderJson(rows)}\n`);
     return;
   }
+  // sealctl's four columns; a fifth, Mirror, only when a pull-through mirror keeps some of them.
+  const mirrored = rows.some((row) => row.Mirror !== undefined);
   const table = renderTable(
-    ['RegistryName', 'ImageName', 'Tag', 'ImageID'],
-    rows.map((row) => [row.RegistryName, row.ImageName, row.Tag, row.ImageID === NONE ? NONE : row.ImageID.slice(0, 12)]),
+    ['RegistryName', 'ImageName', 'Tag', 'ImageID', ...(mirrored ? ['Mirror'] : [])],
+    rows.map((row) => [row.RegistryName, row.ImageName, row.Tag, row.ImageID === NONE ? NONE : row.ImageID.slice(0, 12), ...(mirrored ? [row.Mirror ?? ''] : [])]),
   );
   process.stdout.write(`${table}\n`);
   if (footer) {
@@ -115,7 +120,7 @@ export function registerImages(registry: Command): void {
     .description("list a registry's images: catalog, tags and image IDs")
     .option('-n, --name <registry>', 'registry to list (default: the one registry you are logged in to)')
     .option('--filter <key=pattern>', 'name=PATTERN and/or tag=PATTERN; patterns: *, x*, *x, *x*, exact; tag=<none> for untagged repositories', collect, [])
-    .option('--json', 'print JSON: [{RegistryName, ImageName, Tag, ImageID, ImageDigest, MediaType}]');
+    .option('--json', 'print JSON: [{RegistryName, ImageName, Tag, ImageID, ImageDigest, MediaType, Mirror}]');
   addConnectionOptions(images).addHelpText(
     'after',
     `

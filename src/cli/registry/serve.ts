@@ -1,6 +1,6 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -9,16 +9,22 @@ import { LOG_LEVELS, REGISTRY_DEFAULTS, TOKEN_DEFAULTS, parseListenAddress, type
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryMetrics } from '../../registry/metrics.js';
 import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
+import { removeAbandonedSpools } from '../../mirror/blob-fetch.js';
+import { MirrorMetrics } from '../../mirror/metrics.js';
+import { MirrorStorage } from '../../mirror/mirror-storage.js';
+import { applyRetention } from '../../mirror/retention.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
+import { BERTH_STATE_DIR } from '../../storage/layout.js';
 import type { LayoutStorage, StorageChange } from '../../storage/layout-storage.js';
-import { openStorage } from '../../storage/open.js';
+import { openStorage, type StorageLocation } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
 import { CliError } from '../cli-error.js';
 import { htpasswdFile, setUpAccess, type AccessSetup } from './access-setup.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
 import { isWorker, runPrimary, workerLinks, workerShare, type WorkerLinks } from './cluster.js';
+import { setUpMirrors } from './mirror-setup.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
 export { DEFAULT_PASSWORD, DEFAULT_USER } from './access-setup.js';
@@ -119,6 +125,7 @@ export interface StartOptions {
 
 interface OpenedStorage {
   readonly storage: LayoutStorage;
+  readonly location: StorageLocation;
   /** The data directory (for S3: the local default one), which holds the default htpasswd. */
   readonly localDir: string;
 }
@@ -137,7 +144,7 @@ async function openRegistryStorage(config: RegistryConfig, onChange?: (change: S
     if (error instanceof StorageConfigError || error instanceof StorageUnavailableError) throw new CliError(`storage ${storage.location}: ${error.message}`);
     throw error;
   }
-  return { storage, localDir: location.kind === 'filesystem' ? location.root : config.dataDir };
+  return { storage, location, localDir: location.kind === 'filesystem' ? location.root : config.dataDir };
 }
 
 /** Upload purging every `uploadPurgeInterval`, when enabled; returns its stop function. */
@@ -167,17 +174,20 @@ function listenAddresses(config: RegistryConfig): { listen: { host: string; port
 
 export async function startRegistry({ config, log, auth, worker }: StartOptions): Promise<RunningRegistry> {
   const { listen, metrics: metricsListen } = listenAddresses(config);
-  const { storage, localDir } = await openRegistryStorage(config, worker ? (change) => worker.onChange(change) : undefined);
+  const { storage, location, localDir } = await openRegistryStorage(config, worker ? (change) => worker.onChange(change) : undefined);
   const uploadSecret = config.httpSecret !== undefined ? Buffer.from(config.httpSecret) : await sharedSecret(storage.driver);
   const metrics = new RegistryMetrics(() => storage.gcStatus());
   let access: AccessSetup | undefined;
   if (auth) access = await setUpAccess({ config, driver: storage.driver, htpasswd: await htpasswdFile(config, localDir, log), metrics, log });
   else log.warn('authentication is off: anyone who can reach this port can push and delete');
+  const mirrorMetrics = config.mirrors.length > 0 ? new MirrorMetrics(metrics.registry) : undefined;
+  const mirror = mirrorMetrics ? await startMirror(config, storage, location, localDir, mirrorMetrics, log) : undefined;
   const server = new RegistryServer({
-    storage,
+    storage: mirror ?? storage,
+    metrics,
+    ...(mirror ? { namespaces: (ns: string, repository: string) => mirror.namespace(ns, repository) } : {}),
     uploadSecret,
     logger: log,
-    metrics,
     ...(access ? { gatekeeper: access.gatekeeper, extensions: access.extensions } : {}),
     settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
@@ -198,6 +208,7 @@ export async function startRegistry({ config, log, auth, worker }: StartOptions)
   }
   // In a worker, the primary purges for all of them.
   const stopPurge = worker ? () => undefined : startPurge(config, storage, log);
+  const stopRetention = mirrorMetrics ? scheduleRetention(config, storage, mirrorMetrics, log) : () => undefined;
   return {
     server,
     storage,
@@ -210,9 +221,58 @@ export async function startRegistry({ config, log, auth, worker }: StartOptions)
     },
     async stop() {
       stopPurge();
+      stopRetention();
       await Promise.all([server.close(config.shutdownGraceMs), metricsServer?.close()]);
+      mirror?.close();
     },
   };
+}
+
+async function startMirror(config: RegistryConfig, local: LayoutStorage, location: StorageLocation, localDir: string, metrics: MirrorMetrics, log: Logger): Promise<MirrorStorage> {
+  // Blobs being fetched are spooled on local disk, inside the (local) data directory. On
+  // the filesystem that is inside the driver's root, which then moves a verified spool
+  // file into its blob store instead of copying it.
+  const spoolPath = `${BERTH_STATE_DIR}/mirror-spool`;
+  const spoolDir = path.join(localDir, ...spoolPath.split('/'));
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  const abandoned = await removeAbandonedSpools(spoolDir);
+  if (abandoned > 0) log.info({ removed: abandoned, spoolDir }, 'removed spool files of fetches a stopped process left behind');
+  const mirrors = await setUpMirrors(config.mirrors, metrics, log);
+  for (const { settings } of mirrors) {
+    log.info(
+      { source: settings.source, prefix: settings.prefix === '' ? '(every repository)' : settings.prefix, upstreams: settings.upstreams.map((u) => u.url), offline: settings.offline },
+      'pull-through mirror',
+    );
+  }
+  return new MirrorStorage({ local, mirrors, spool: { dir: spoolDir, ...(location.kind === 'filesystem' ? { driverDir: spoolPath } : {}) }, metrics, log });
+}
+
+/**
+ * Evicts mirrored content unused for its retention, every half retention period (at most
+ * hourly); returns its stop function.
+ */
+function scheduleRetention(config: RegistryConfig, local: LayoutStorage, metrics: MirrorMetrics, log: Logger): () => void {
+  const periods = config.mirrors.map((mirror) => mirror.retentionMs).filter((ms): ms is number => ms !== undefined);
+  if (periods.length === 0) return () => undefined;
+  let running = false;
+  let sweepAgain = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    applyRetention(local, config.mirrors, { sweep: sweepAgain })
+      .then((report) => {
+        // Unreferenced blobs younger than the grace period go in a later pass.
+        sweepAgain = (report.gc?.keptRecent ?? 0) > 0;
+        for (const item of report.evicted) metrics.evicted.inc({ source: item.source });
+        if (report.evicted.length > 0) log.info({ evicted: report.evicted.length, blobsDeleted: report.gc?.deleted.length ?? 0, bytesFreed: report.gc?.bytesFreed ?? 0 }, 'mirror retention evicted unused content');
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'mirror retention failed; it runs again later'))
+      .finally(() => {
+        running = false;
+      });
+  }, Math.max(1000, Math.min(3_600_000, Math.min(...periods) / 2)));
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**
@@ -285,6 +345,18 @@ export function stopOnSignals(running: RunningRegistry, log: Logger, options: { 
   });
 }
 
+/**
+ * `--workers`, else one per CPU. A pull-through mirror runs in one process: its fetches
+ * are single-flight within a process, and N workers would fetch a blob N times.
+ */
+function workerCount(config: RegistryConfig): number {
+  if (config.mirrors.length === 0) return config.workers ?? availableParallelism();
+  if (config.workers !== undefined && config.workers > 1) {
+    throw new CliError(`--workers ${config.workers} with a pull-through mirror is not implemented: its fetches are single-flight within one process`, 'leave --workers out (or 1) when mirrors or proxy are configured');
+  }
+  return 1;
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -317,7 +389,7 @@ Examples:
       stopYoungGenerationGrowth();
       const { config, warnings } = await loadConfig(flags);
       const log = createLogger(config.logLevel, 'berth-registry');
-      const workers = config.workers ?? availableParallelism();
+      const workers = workerCount(config);
       if (isWorker()) return startWorker(config, log, workers);
       for (const warning of warnings) log.warn(warning);
       if (workers > 1) return startPrimary(config, log, workers);

@@ -17,7 +17,7 @@ export async function handleBlobGet(ctx: RequestContext, name: string, digestTex
   const digest = requireDigest(digestText);
   // HEAD is how pushers check for a blob before skipping its upload: touch it, so an
   // online GC keeps it until their manifest arrives (see storage/gc.ts).
-  const info = await ctx.storage.statBlob(name, digest, { touch: ctx.method === 'HEAD' });
+  const info = await ctx.storage.statBlob(name, digest, { touch: ctx.method === 'HEAD', read: ctx.method === 'GET' });
   if (!info) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: digest.value });
   const range = parseRangeHeader(ctx.req.headers.range, info.size);
   if (range.kind === 'unsatisfiable') {

@@ -6,6 +6,7 @@ import { isValidTag } from '../../oci/names.js';
 import type { StoredManifest } from '../../storage/types.js';
 import type { RequestContext } from '../context.js';
 import { RegistryError } from '../errors.js';
+import { MIRRORED_FROM_HEADER } from '../../oci/headers.js';
 import { readBody, sendEmpty } from '../http-util.js';
 
 function acceptedTypes(ctx: RequestContext): Set<string> | 'any' {
@@ -46,6 +47,8 @@ export async function handleManifestGet(ctx: RequestContext, name: string, refer
     'Content-Length': chosen.bytes.length,
     'Docker-Content-Digest': chosen.digest,
     ETag: `"${chosen.digest}"`,
+    // Which registry a pull-through mirror keeps it for (`registry images` marks it).
+    ...(stored.mirroredFrom !== undefined ? { [MIRRORED_FROM_HEADER]: stored.mirroredFrom } : {}),
   });
   ctx.res.end(ctx.method === 'HEAD' ? undefined : chosen.bytes);
 }

@@ -4,6 +4,7 @@
 // the fsync that makes the object durable at commit has only the tail left to flush
 // (on a 512 MiB push that final fsync was ~5% of the push).
 import type { FileHandle } from 'node:fs/promises';
+import { skipBytes } from '../../util/buffers.js';
 import type { AppendOutcome, FileWriter } from './driver.js';
 
 /** Writes are batched to about this size. */
@@ -123,17 +124,3 @@ export class FsWriter implements FileWriter {
   }
 }
 
-function skipBytes(buffers: Uint8Array[], skip: number): Uint8Array[] {
-  if (skip === 0) return buffers;
-  const out: Uint8Array[] = [];
-  let remaining = skip;
-  for (const buffer of buffers) {
-    if (remaining >= buffer.length) {
-      remaining -= buffer.length;
-      continue;
-    }
-    out.push(remaining > 0 ? buffer.subarray(remaining) : buffer);
-    remaining = 0;
-  }
-  return out;
-}

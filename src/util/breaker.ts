@@ -1,10 +1,17 @@
-// A circuit breaker per registry, so a dead registry costs one probe timeout per
-// reset period instead of one per pull. Closed: probes go through; after
-// `failureThreshold` consecutive failures (timeout, connection error, 5xx) it opens
-// and the registry is skipped for `resetTimeoutMs`; then it is half-open and exactly
-// one trial probe goes through: success closes it, failure opens it again.
-// Any answer from a live registry (200, 404, 401) counts as success.
-import type { BreakerSettings } from './config.js';
+// A circuit breaker per remote registry (the shim's probes, a mirror's upstreams), so a
+// dead registry costs one timeout per reset period instead of one per request. Closed:
+// requests go through; after `failureThreshold` consecutive failures (timeout,
+// connection error, 5xx) it opens and the registry is skipped for `resetTimeoutMs`;
+// then it is half-open and exactly one trial request goes through: success closes it,
+// failure opens it again. Any answer from a live registry (200, 404, 401) counts as
+// success.
+
+export interface BreakerSettings {
+  /** Consecutive failures (timeout, connection error, 5xx) that open the breaker. */
+  readonly failureThreshold: number;
+  /** How long an open breaker skips the registry before one trial request. */
+  readonly resetTimeoutMs: number;
+}
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
