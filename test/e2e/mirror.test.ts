@@ -13,6 +13,8 @@ import { cliSandbox, oneErrorLine, writeLogins } from '../support/cli-sandbox.js
 import { startDistribution } from '../support/distribution.js';
 import { blobDigests, blobGets, mirrorSettings, seedImage, startHungServer, upstreamRequests, type HungServer } from '../support/mirror.js';
 import { basicAuth } from '../support/net.js';
+import { writeHtpasswd } from '../support/access.js';
+import { readRegistryConfigDocument } from '../../src/registry/config.js';
 import { run, stopAll, waitFor } from '../support/process.js';
 import { startProxy, type TestProxy } from '../support/proxy.js';
 import { skopeo, skopeoCopy } from '../support/skopeo.js';
@@ -276,6 +278,37 @@ test('pushes under a mirrored prefix are refused; ?ns= names the mirrored reposi
   assert.match(metrics, /berth_mirror_misses_total\{source="registry.k8s.io",kind="blob"\} [1-9]/);
   assert.match(metrics, /berth_mirror_hits_total\{source="registry.k8s.io",kind="blob"\} [1-9]/);
   assert.match(metrics, /berth_mirror_upstream_bytes_total\{source="registry.k8s.io",upstream="http:\/\/127.0.0.1:\d+"\} [1-9]/);
+});
+
+test('access control with ?ns=: rights are those of the mirrored repository, not of the name in the path', async () => {
+  await seedImage(hub, work, 'ns-rights', 'library/guarded:1', { layers: 1 });
+  const htpasswd = path.join(work, 'ns-htpasswd');
+  await writeHtpasswd(htpasswd, { nodes: 'nodes-pw-1', locals: 'locals-pw-2' });
+  // nodes may pull what is mirrored from docker.io; locals may pull the registry's own library/.
+  const parsed = readRegistryConfigDocument({
+    mirrors: [{ source: 'docker.io', upstreams: [`http://${hub.host}`] }],
+    accessControl: {
+      repositories: {
+        'docker.io/**': { rules: [{ users: ['nodes'], actions: ['pull'] }] },
+        'library/**': { rules: [{ users: ['locals'], actions: ['pull'] }] },
+      },
+    },
+  });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+  const guarded = await startBerth({ htpasswd, config: parsed.values });
+  try {
+    const get = (user: string, password: string): Promise<Response> =>
+      fetch(`${guarded.url}/v2/library/guarded/manifests/1?ns=docker.io`, {
+        headers: { authorization: basicAuth(user, password), accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+    const locals = await get('locals', 'locals-pw-2');
+    assert.equal(locals.status, 403, 'pull on library/** does not reach docker.io/library/guarded');
+    assert.match(await locals.text(), /pull on docker\.io\/library\/guarded/);
+    const nodes = await get('nodes', 'nodes-pw-1');
+    assert.equal(nodes.status, 200, await nodes.text());
+  } finally {
+    await guarded.stop();
+  }
 });
 
 test("registry:2's proxy section works as is: the whole registry mirrors remoteurl (Basic auth, which distribution 2.8 cannot proxy), pushes refused", async () => {
