@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { checkDistributionKeys } from './distribution-keys.js';
+import { DEFAULT_GC_GRACE_MS } from '../storage/gc.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -28,6 +29,22 @@ export interface S3Config {
   /** A PEM file of CAs to trust for the endpoint. */
   readonly caBundle: string | undefined;
 }
+
+/** The web UI at /ui/ (src/registry/ui). */
+export interface UiConfig {
+  readonly enabled: boolean;
+  /**
+   * Users who may only look (no deletes, no GC) in the UI: a stand-in for the
+   * access-control policy until it exists.
+   */
+  readonly readOnlyUsers: readonly string[];
+  /** A UI session ends this long after sign-in. */
+  readonly sessionTtlMs: number;
+  /** A GC started from the UI keeps blobs and manifests used more recently than this. */
+  readonly gcGraceMs: number;
+}
+
+export const UI_DEFAULTS: UiConfig = { enabled: true, readOnlyUsers: [], sessionTtlMs: 8 * 3_600_000, gcGraceMs: DEFAULT_GC_GRACE_MS };
 
 export interface RegistryConfig {
   readonly addr: string;
@@ -60,6 +77,7 @@ export interface RegistryConfig {
   readonly metricsAddr: string | undefined;
   readonly limits: LimitSettings;
   readonly timeouts: TimeoutSettings;
+  readonly ui: UiConfig;
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -83,6 +101,7 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   metricsAddr: undefined,
   limits: DEFAULT_LIMITS,
   timeouts: DEFAULT_TIMEOUTS,
+  ui: UI_DEFAULTS,
 };
 
 const S3_DEFAULT_REGION = 'us-east-1';
@@ -151,6 +170,15 @@ const berthFileSchema = z
       .strict()
       .optional(),
     timeouts: z.object({ headers: duration.optional(), idle: duration.optional(), keepAlive: duration.optional() }).strict().optional(),
+    ui: z
+      .object({
+        enabled: z.boolean().optional(),
+        readOnlyUsers: z.array(z.string().min(1)).optional(),
+        sessionTtl: duration.optional(),
+        gcGrace: duration.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -338,6 +366,9 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
         : undefined,
       timeouts: b.timeouts
         ? { ...DEFAULT_TIMEOUTS, ...dropUndefined({ headersTimeoutMs: b.timeouts.headers, idleTimeoutMs: b.timeouts.idle, keepAliveTimeoutMs: b.timeouts.keepAlive }) }
+        : undefined,
+      ui: b.ui
+        ? { ...UI_DEFAULTS, ...dropUndefined({ enabled: b.ui.enabled, readOnlyUsers: b.ui.readOnlyUsers, sessionTtlMs: b.ui.sessionTtl, gcGraceMs: b.ui.gcGrace }) }
         : undefined,
     }),
   };

@@ -54,6 +54,13 @@ export interface ExtensionRequest {
   readonly log: Logger;
 }
 
+/** Who an extension says a request is, by its own credential (the UI's session cookie). */
+export type ExtensionIdentity =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'user'; readonly user: string }
+  /** It carries the extension's credential, but an expired or unknown one. */
+  | { readonly kind: 'invalid' };
+
 /**
  * An optional feature served beside the registry API, off unless configured. It claims
  * its own paths (never /v2), authenticates its own requests, and answers them; a thrown
@@ -64,6 +71,12 @@ export interface RegistryExtension {
   readonly name: string;
   claims(path: string): boolean;
   handle(request: ExtensionRequest): Promise<void>;
+  /**
+   * For /v2 reads (GET, HEAD) without an Authorization header: the extension may vouch
+   * for the user by its own credential, so a browser app reads the registry through the
+   * same API as every client without holding a password.
+   */
+  identify?(req: IncomingMessage): Promise<ExtensionIdentity>;
 }
 
 export const DEFAULT_SETTINGS: RegistrySettings = {
@@ -173,7 +186,7 @@ export class RegistryServer {
         return;
       }
       if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', undefined, { path });
-      if (this.options.authenticator) user = await this.authenticate(req, remote, path);
+      if (this.options.authenticator) user = (await this.identifyByExtension(req, method)) ?? (await this.authenticate(req, remote, path));
       const routed = route(path);
       if (!routed.ok) {
         if (routed.reason === 'name-invalid') throw new RegistryError('NAME_INVALID', undefined, { name: routed.name });
@@ -221,6 +234,21 @@ export class RegistryServer {
     this.metrics.bytesIn.inc(Math.max(0, socket.bytesRead - last.read));
     this.metrics.bytesOut.inc(Math.max(0, socket.bytesWritten - last.written));
     this.socketBytes.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+  }
+
+  /**
+   * The user an extension vouches for on a read without an Authorization header. An
+   * expired extension credential is a 401 without the Basic challenge: the caller is a
+   * browser app, and a challenge would make the browser prompt for a password itself.
+   */
+  private async identifyByExtension(req: IncomingMessage, method: string): Promise<string | undefined> {
+    if (req.headers.authorization !== undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
+    for (const extension of this.options.extensions ?? []) {
+      const identity = (await extension.identify?.(req)) ?? { kind: 'none' };
+      if (identity.kind === 'user') return identity.user;
+      if (identity.kind === 'invalid') throw new RegistryError('SESSION_REQUIRED');
+    }
+    return undefined;
   }
 
   /** The authenticated user; throws 401 (or 429 for an address that keeps failing). */

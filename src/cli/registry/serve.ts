@@ -6,16 +6,21 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { withReadOnlyUsers } from '../../registry/auth/authorize.js';
 import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
 import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
-import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
+import { RegistryServer, type RegistryExtension, type TlsMaterial } from '../../registry/server.js';
+import { UiAssets } from '../../registry/ui/assets.js';
+import { UiExtension } from '../../registry/ui/extension.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
+import { collectGarbage } from '../../storage/gc.js';
 import type { LayoutStorage } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
+import { blobStoreUsage } from '../../storage/usage.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
@@ -151,8 +156,36 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   }
   const metricsListen = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
   if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
+  const extensions: RegistryExtension[] = [];
+  if (config.ui.enabled) {
+    const bundle = await UiAssets.load();
+    if (!bundle.ok) log.warn({ reason: bundle.reason }, 'the web UI is off: its bundle is missing');
+    else {
+      // One catalog walk now, so the UI's first repository page does not wait for it.
+      storage.listRepositories().catch((error: unknown) => log.warn({ err: error }, 'listing the repositories failed'));
+      extensions.push(
+        new UiExtension({
+          assets: bundle.assets,
+          storage,
+          maintenance: {
+            collectGarbage: (request) => collectGarbage(storage.driver, { ...request, graceMs: config.ui.gcGraceMs }),
+            blobStoreUsage: () => blobStoreUsage(storage.driver),
+          },
+          authenticator,
+          authorize: withReadOnlyUsers(config.ui.readOnlyUsers),
+          secure: config.tls !== undefined,
+          sessionTtlMs: config.ui.sessionTtlMs,
+          limits: config.limits,
+          deleteEnabled: config.deleteEnabled,
+          readOnly: config.readOnly,
+          log,
+        }),
+      );
+    }
+  }
   const server = new RegistryServer({
     storage,
+    extensions,
     uploadSecret,
     logger: log,
     ...(authenticator ? { authenticator } : {}),
@@ -163,6 +196,10 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
     ...(config.tls ? { tls: await readTlsMaterial(config.tls) } : {}),
   });
   const address = await server.listen(listen.port, listen.host);
+  if (extensions.some((extension) => extension.name === 'ui')) {
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    log.info({ url: `${config.tls ? 'https' : 'http'}://${host}:${address.port}/ui/` }, 'web UI served');
+  }
   let metricsServer: MetricsServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
   if (metricsListen) {

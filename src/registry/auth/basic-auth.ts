@@ -74,6 +74,16 @@ export class BasicAuthenticator {
       return { ok: true, user: decoded.user, cached: false } as const;
     });
   }
+
+  /**
+   * A value that changes when the user's password changes, undefined once the user is
+   * gone: sessions that outlive one request (the UI's) end with the credential they
+   * were opened with. A keyed hash of the stored bcrypt hash, never the hash itself.
+   */
+  async credentialStamp(user: string): Promise<string | undefined> {
+    const hash = await this.htpasswd.lookup(user);
+    return hash === undefined ? undefined : createHmac('sha256', this.key).update(hash).digest('base64');
+  }
 }
 
 /** `$2y$` (Apache's htpasswd) and `$2b$` are the same algorithm; bcryptjs wants `$2b$`. */
