@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { artifactDir } from '../support/artifacts.js';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
 import { launchChromium } from '../support/browser.js';
@@ -85,8 +85,10 @@ async function settled(page: Page, scope: string): Promise<void> {
   });
 }
 
-async function shoot(page: Page, name: string): Promise<void> {
+/** Desktop (the viewport, scrolled to `focus` if given) and phone (the whole page) screenshots. */
+async function shoot(page: Page, name: string, focus?: Locator): Promise<void> {
   await page.setViewportSize(DESKTOP);
+  await focus?.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(shots, `${name}-desktop.png`) });
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: path.join(shots, `${name}-phone.png`), fullPage: true });
@@ -329,7 +331,7 @@ test('walk-through: search, open a tag; platforms, layer sizes and referrers equ
   assert.equal(expected.length, 3, `oras sees a signature, an SBOM and an attestation on the SBOM: ${discovered.stdout}`);
   assert.deepEqual(shown, expected);
   await page.getByTestId('layer-row').first().waitFor();
-  await shoot(page, 'image-referrers');
+  await shoot(page, 'image-referrers', page.getByRole('heading', { name: 'Referrers', exact: true }));
   await page.close();
 });
 
@@ -399,7 +401,7 @@ test('security: XSS payloads render as text, CSP is sent, actions need the CSRF 
   assert.equal(await page.locator('img, svg, iframe, object, embed').count(), 0, 'no injected element');
   assert.equal(await page.locator('script').count(), 1, 'only the bundle script');
   assert.equal(await page.evaluate('typeof window.__xss'), 'undefined');
-  await shoot(page, 'image-hostile');
+  await shoot(page, 'image-hostile', page.getByRole('heading', { name: 'Labels', exact: true }));
   // The SBOM's annotation, in the referrers tree of signed/web.
   await page.goto('/ui/image?name=signed/web&ref=1.0');
   await page.getByText(XSS.referrer, { exact: true }).waitFor();

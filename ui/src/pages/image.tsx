@@ -38,7 +38,7 @@ function RawJson({ label, text }: { label: string; text: string }) {
 
 function manifestSize(fetched: FetchedManifest): number {
   const m = fetched.manifest;
-  const parts = m.kind === 'image' ? [m.config, ...m.layers] : m.manifests;
+  const parts = m.kind === 'image' ? [m.config, ...m.layers] : [];
   return parts.reduce((sum, d) => sum + d.size, new TextEncoder().encode(fetched.raw).length);
 }
 
@@ -101,12 +101,19 @@ function ImageView({ name, reference, fetched, platform, user }: { name: string;
             <dd>{m.artifactType}</dd>
           </div>
         )}
-        <div>
-          <dt>Size</dt>
-          <dd>
-            <Bytes value={manifestSize(fetched)} /> <span class="muted">{m.kind === 'index' ? '(index and its manifests as listed)' : '(manifest, config and layers)'}</span>
-          </dd>
-        </div>
+        {m.kind === 'image' ? (
+          <div>
+            <dt>Size</dt>
+            <dd>
+              <Bytes value={manifestSize(fetched)} /> <span class="muted">(manifest, config and layers, compressed)</span>
+            </dd>
+          </div>
+        ) : (
+          <div>
+            <dt>Manifests</dt>
+            <dd>{m.manifests.length}, one per platform below</dd>
+          </div>
+        )}
         {m.subject && (
           <div>
             <dt>Subject</dt>
