@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RepositoryPage } from '../../../src/registry/ui/api-types';
 import { api, prefetch, takePrefetched, type Result } from '../api';
-import { Bytes, EmptyState, ErrorState, Link, Loading, Pager, RelativeTime, useLoad } from '../components';
+import { EmptyState, ErrorState, Loading, Pager, useLoad } from '../components';
+import { RepositoryTable } from '../repository-table';
 import { formatCount } from '../format';
 import { links, navigate } from '../router';
 
@@ -71,35 +72,7 @@ export function RepositoriesPage({ q, pageNumber }: { q: string; pageNumber: num
       )}
       {state.kind === 'ok' && state.value.items.length > 0 && (
         <>
-          <table class="table responsive" data-testid="repositories">
-            <caption class="visually-hidden">Repositories</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col" class="num">Tags</th>
-                <th scope="col">Last push</th>
-                <th scope="col" class="num">Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {state.value.items.map((repository) => (
-                <tr key={repository.name} data-testid="repository-row">
-                  <th scope="row" data-label="Name">
-                    <Link href={links.repository(repository.name)}>{repository.name}</Link>
-                  </th>
-                  <td data-label="Tags" class="num">
-                    {formatCount(repository.tags)}
-                  </td>
-                  <td data-label="Last push">
-                    <RelativeTime iso={repository.lastPush} />
-                  </td>
-                  <td data-label="Size" class="num">
-                    <Bytes value={repository.size} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <RepositoryTable repositories={state.value.items} caption="Repositories" testId="repositories" />
           <Pager
             offset={state.value.offset}
             limit={state.value.limit}

@@ -3,9 +3,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { GcJob, StorageReport } from '../../../src/registry/ui/api-types';
 import { api } from '../api';
-import { Bytes, ConfirmDialog, EmptyState, ErrorState, Link, Loading, RelativeTime, useLoad } from '../components';
+import { Bytes, ConfirmDialog, EmptyState, ErrorState, Loading, RelativeTime, useLoad } from '../components';
+import { RepositoryTable } from '../repository-table';
 import { formatBytes, formatCount } from '../format';
-import { links } from '../router';
 
 /** How often a running collection is polled. */
 const POLL_MS = 1000;
@@ -162,34 +162,7 @@ export function StoragePage() {
             {state.value.largest.length === 0 ? (
               <EmptyState title="No repositories yet" />
             ) : (
-              <table class="table responsive" data-testid="largest">
-                <thead>
-                  <tr>
-                    <th scope="col">Repository</th>
-                    <th scope="col" class="num">Tags</th>
-                    <th scope="col">Last push</th>
-                    <th scope="col" class="num">Size</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {state.value.largest.map((repository) => (
-                    <tr key={repository.name}>
-                      <th scope="row" data-label="Repository">
-                        <Link href={links.repository(repository.name)}>{repository.name}</Link>
-                      </th>
-                      <td data-label="Tags" class="num">
-                        {formatCount(repository.tags)}
-                      </td>
-                      <td data-label="Last push">
-                        <RelativeTime iso={repository.lastPush} />
-                      </td>
-                      <td data-label="Size" class="num">
-                        <Bytes value={repository.size} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <RepositoryTable repositories={state.value.largest} caption="Largest repositories" testId="largest" />
             )}
             <p class="muted small">Sizes count each repository's blobs once; blobs shared between repositories count in each, and once in Stored.</p>
           </section>
