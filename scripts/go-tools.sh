@@ -5,7 +5,8 @@
 # versioned folder is missing. A folder appears only once its build finished (built in a
 # temporary folder, then renamed), so an interrupted build is redone, never half-used.
 #
-#   go install:      the OCI conformance suite, crane, oras, crictl, containerd v2.4.2
+#   go install:      the OCI conformance suite, crane, oras, crictl, containerd v2.4.2 and its
+#                    runc shim (Debian's 1.6 shim cannot start 2.x tasks)
 #   wrapper module:  SeaweedFS (a replace directive), buildkit (exclude directives),
 #                    containerd v1.7 (replace directives): `go install` refuses those,
 #                    so each is built through a throwaway module (go mod init, go get, go build).
@@ -31,6 +32,7 @@ TOOLS=(
   "oras|v1.3.6|install|oras.land/oras|oras.land/oras/cmd/oras"
   "crictl|v1.37.0|install|sigs.k8s.io/cri-tools|sigs.k8s.io/cri-tools/cmd/crictl"
   "containerd2|v2.4.2|install|github.com/containerd/containerd/v2|github.com/containerd/containerd/v2/cmd/containerd=containerd-v2"
+  "containerd2shim|v2.4.2|install|github.com/containerd/containerd/v2|github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2=containerd-shim-runc-v2-v2"
   "containerd17|v1.7.35|wrap|github.com/containerd/containerd|github.com/containerd/containerd/cmd/containerd=containerd-v1.7"
   "weed|v0.0.0-20261109003541-7506e5f91cd6|wrap|github.com/seaweedfs/seaweedfs|github.com/seaweedfs/seaweedfs/weed"
   "buildkit|v0.34.2|wrap|github.com/moby/buildkit|github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl"

@@ -56,6 +56,6 @@ done
 [[ -x /usr/bin/docker ]] || missing+=("/usr/bin/docker")
 # The UI's browser test drives Debian's Chromium through playwright-core (no browser download).
 [[ -x /usr/bin/chromium ]] || missing+=("/usr/bin/chromium")
-for t in conformance crane oras crictl containerd-v2 containerd-v1.7 weed buildkitd buildctl; do [[ -x .tools/bin/$t ]] || missing+=(".tools/bin/$t"); done
+for t in conformance crane oras crictl containerd-v2 containerd-shim-runc-v2-v2 containerd-v1.7 weed buildkitd buildctl; do [[ -x .tools/bin/$t ]] || missing+=(".tools/bin/$t"); done
 if (( ${#missing[@]} > 0 )); then echo "error: still missing after install: ${missing[*]}" >&2; exit 1; fi
 echo "test dependencies ready"

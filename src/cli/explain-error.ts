@@ -8,6 +8,7 @@ import { DigestMismatchError } from '../client/verify-stream.js';
 import { StoreError } from '../store/errors.js';
 import { LockTimeoutError } from '../store/file-lock.js';
 import { CliError } from './cli-error.js';
+import { insecureFilesHint } from './config-files.js';
 
 const CERTIFICATE_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -49,10 +50,10 @@ export function explainError(error: unknown): Explained {
   const errno = error as NodeJS.ErrnoException | undefined;
   const code = errno?.code ?? '';
   if (code === 'ECONNREFUSED') return { message: `connection refused (${raw.replace(/^connect ECONNREFUSED /, '')})`, hint: 'is the registry running, and is the address right?' };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { message: `cannot resolve host (${raw})`, hint: 'check the registry name, or add it to /etc/hosts' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { message: `cannot resolve host (${raw})`, hint: 'check the registry name, or add it to /etc/hosts (or to a file named by $BERTH_HOSTS_FILE)' };
   if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { message: raw, hint: 'check the address and the network path to the registry' };
   if (speaksNoTls(error)) {
-    return { message: 'TLS handshake failed: the server does not speak TLS', hint: 'for a plain-HTTP registry use --insecure, --plain-http or an http:// address' };
+    return { message: 'TLS handshake failed: the server does not speak TLS', hint: `for a plain-HTTP registry, ${insecureFilesHint()}` };
   }
   if (CERTIFICATE_CODES.has(code)) return { message: `TLS certificate not trusted (${code})`, hint: 'pass its CA with --ca-file, or use --insecure' };
   if (code === 'ENOSPC') return { message: errno?.path ? `no space left on device (writing ${errno.path})` : raw, hint: 'the disk is full; free space and retry' };

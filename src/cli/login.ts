@@ -2,10 +2,10 @@
 // credentials.ts for where it lives). login checks them against the registry before
 // anything is written, so a wrong password leaves the file as it was.
 import type { Command } from 'commander';
-import { lookupCredentials, readAuthFile, registryOfKey, removeCredentials, setCredentials, writeAuthFile } from '../client/auth-file.js';
+import { lookupCredentials, readAuthFile, registryOfKey, removeCredentials, setCredentials, setRecordedTransport, withoutRecordedTransports, writeAuthFile } from '../client/auth-file.js';
 import { UnauthorizedError } from '../client/errors.js';
 import { CliError } from './cli-error.js';
-import { addConnectionOptions, createClient, type ConnectionFlags } from './clients.js';
+import { addConnectionOptions, openConnection, transportToRecord, type ConnectionFlags } from './clients.js';
 import { authFilePath, dockerConfigPath } from './credentials.js';
 import { action } from './image/errors.js';
 import { examples } from './image/flags.js';
@@ -55,7 +55,7 @@ async function login(registryArgument: string, flags: LoginFlags): Promise<void>
   const current = await readAuthFile(file);
   const credentials = await credentialsFor(registry, flags, file);
   // A URL argument (http://host:5000) keeps its scheme for the check.
-  const client = createClient(registryArgument, flags, credentials);
+  const { client, plan } = await openConnection(registryArgument, flags, { credentials });
   try {
     await client.checkLogin();
   } catch (error) {
@@ -66,7 +66,9 @@ async function login(registryArgument: string, flags: LoginFlags): Promise<void>
   } finally {
     client.close();
   }
-  await writeAuthFile(file, setCredentials(current, registry, credentials));
+  // What worked (plain http, or TLS without verification) is kept for later commands.
+  const updated = setRecordedTransport(setCredentials(current, registry, credentials), registry, transportToRecord(client, plan));
+  await writeAuthFile(file, updated);
   process.stdout.write('Login Succeeded!\n');
 }
 
@@ -75,13 +77,14 @@ async function logout(registryArgument: string | undefined, flags: LogoutFlags):
   const current = await readAuthFile(file);
   if (flags.all) {
     if (registryArgument !== undefined) throw new CliError('give either a registry or --all');
-    await writeAuthFile(file, { ...current, auths: {} });
+    await writeAuthFile(file, withoutRecordedTransports({ ...current, auths: {} }));
     process.stdout.write(`Removed login credentials for all registries in ${file}\n`);
     return;
   }
   if (registryArgument === undefined) throw new CliError('which registry?', 'berth logout REGISTRY, or --all');
   const registry = registryOfKey(registryArgument);
-  const { file: updated, removed } = removeCredentials(current, registry);
+  const { file: withoutCredentials, removed } = removeCredentials(current, registry);
+  const updated = setRecordedTransport(withoutCredentials, registry, undefined);
   if (!removed) {
     const docker = dockerConfigPath();
     const inDocker = lookupCredentials(await readAuthFile(docker).catch(() => ({ auths: {} })), registry);

@@ -116,3 +116,45 @@ export function listCredentials(file: AuthFile): Array<{ registry: string; crede
   }
   return result;
 }
+
+/**
+ * How `berth login` reached a registry when that was not verified TLS: plain http, or
+ * https without certificate checks. Kept in a top-level "berth" section, which other
+ * readers of auth.json and config.json ignore (podman and docker drop it when they
+ * rewrite the file; Berth then falls back to its configuration).
+ */
+export type RecordedTransport = 'http' | 'https-insecure';
+
+const SECTION = 'berth';
+
+function berthSection(file: AuthFile): { transports: Record<string, RecordedTransport>; rest: Record<string, unknown> } {
+  const section = file[SECTION];
+  const rest = typeof section === 'object' && section !== null && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
+  const raw = rest['transports'];
+  const transports: Record<string, RecordedTransport> = {};
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    for (const [key, value] of Object.entries(raw)) if (value === 'http' || value === 'https-insecure') transports[key] = value;
+  }
+  return { transports, rest };
+}
+
+export function recordedTransport(file: AuthFile, registry: string): RecordedTransport | undefined {
+  return berthSection(file).transports[normaliseRegistryHost(registry)];
+}
+
+/** Records (or, with undefined, forgets) the transport for `registry`; the section goes when empty. */
+export function setRecordedTransport(file: AuthFile, registry: string, transport: RecordedTransport | undefined): AuthFile {
+  const { transports, rest } = berthSection(file);
+  const name = normaliseRegistryHost(registry);
+  if (transport) transports[name] = transport;
+  else delete transports[name];
+  const { [SECTION]: _old, ...others } = file;
+  const section = { ...rest, transports };
+  if (Object.keys(transports).length === 0) delete (section as { transports?: unknown }).transports;
+  return Object.keys(section).length === 0 ? { ...others, auths: file.auths } : { ...others, auths: file.auths, [SECTION]: section };
+}
+
+/** The file without any recorded transport (`logout --all`). */
+export function withoutRecordedTransports(file: AuthFile): AuthFile {
+  return Object.keys(berthSection(file).transports).reduce((current, registry) => setRecordedTransport(current, registry, undefined), file);
+}

@@ -2,6 +2,7 @@
 // and blobs (read, push with mount, delete), tags, catalog and referrers. Requests that
 // fail with 5xx, 429 or a reset connection are retried with backoff when replayable.
 import { createHash } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
@@ -29,6 +30,8 @@ export interface RegistryClientOptions {
   readonly retryDelayMs?: number;
   readonly userAgent?: string;
   readonly transport?: HttpTransport;
+  /** Name resolution for connections (see hosts-file.ts); default: the system's. */
+  readonly lookup?: LookupFunction;
 }
 
 export interface ManifestHead {
@@ -84,6 +87,7 @@ export class RegistryClient {
         tls: { ...options.tls, ...(options.insecure ? { insecureSkipVerify: true } : {}) },
         timeoutMs: options.timeoutMs ?? 30_000,
         userAgent: options.userAgent ?? 'berth',
+        ...(options.lookup ? { lookup: options.lookup } : {}),
       });
     this.authorizer = new Authorizer(this.transport, options.credentials);
   }

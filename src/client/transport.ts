@@ -2,6 +2,7 @@
 // settings per registry (custom CA, or verification off for `--insecure`).
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 
 export interface TlsOptions {
@@ -17,6 +18,8 @@ export interface TransportOptions {
   readonly timeoutMs?: number;
   readonly userAgent?: string;
   readonly maxSockets?: number;
+  /** Name resolution for connections (an extra hosts table); default: the system's. */
+  readonly lookup?: LookupFunction;
 }
 
 export interface HttpResponse {
@@ -42,7 +45,7 @@ export class HttpTransport {
   private readonly httpsAgent: https.Agent;
 
   constructor(private readonly options: TransportOptions = {}) {
-    const common = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
+    const common = { keepAlive: true, maxSockets: options.maxSockets ?? 16, ...(options.lookup ? { lookup: options.lookup } : {}) };
     this.httpAgent = new http.Agent(common);
     this.httpsAgent = new https.Agent({
       ...common,

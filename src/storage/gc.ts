@@ -48,8 +48,11 @@ import {
 } from './layout.js';
 import { acquireLease, LeaseBusyError } from './lease.js';
 import { RepositoryCatalog } from './repository-catalog.js';
+import { mapLimit } from '../util/pool.js';
 
 export const DEFAULT_GC_GRACE_MS = 10 * 60_000;
+/** Objects looked at, or reclaimed, at a time (each is a request or a few on S3). */
+const CONCURRENCY = 16;
 export const GC_LEASE_PATH = `${BERTH_STATE_DIR}/gc.lock`;
 
 export interface GcHooks {
@@ -210,19 +213,22 @@ class Collector {
   }
 
   private async listRevisions(repository: string): Promise<Revision[]> {
-    const found: Revision[] = [];
+    const digests: Digest[] = [];
     for (const algorithm of SUPPORTED_ALGORITHMS) {
       for (const entry of await this.driver.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
-        if (!entry.isDirectory) continue;
-        const digest = parseDigest(`${algorithm}:${entry.name}`);
-        if (!digest) continue;
-        const linkPath = `${revisionLinkDirectory(repository, digest)}/link`;
-        const [linked, usedMs] = await Promise.all([this.readLink(linkPath), this.driver.lastUsed(linkPath)]);
-        if (!linked || usedMs === undefined) continue;
-        found.push({ digest: linked, linkUsedMs: usedMs });
+        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
+        if (digest) digests.push(digest);
       }
     }
-    return found;
+    // Each revision is a request or two on S3: many at a time.
+    const found = await mapLimit(digests, CONCURRENCY, async (digest): Promise<Revision | undefined> => {
+      const linkPath = `${revisionLinkDirectory(repository, digest)}/link`;
+      const [linked, usedMs] = await Promise.all([this.readLink(linkPath), this.driver.lastUsed(linkPath)]);
+      // Manifests are read now, many at a time, so marking finds them cached.
+      if (linked) await this.loadManifest(linked);
+      return linked && usedMs !== undefined ? { digest: linked, linkUsedMs: usedMs } : undefined;
+    });
+    return found.filter((revision): revision is Revision => revision !== undefined);
   }
 
   private async markRepository(repository: string, revisions: readonly Revision[]): Promise<void> {
@@ -317,12 +323,15 @@ class Collector {
   // ---- blobs ---------------------------------------------------------------------
 
   private async sweepBlobs(): Promise<void> {
+    const unmarked: Array<{ digest: Digest; size: number }> = [];
     for await (const file of this.driver.walk(BLOBS_ROOT)) {
       const digest = blobOfDataPath(file.path);
       if (!digest) continue;
       this.report.blobs += 1;
-      if (!this.marked.has(digest.value)) await this.sweepBlob(digest, file.size);
+      if (!this.marked.has(digest.value)) unmarked.push({ digest, size: file.size });
     }
+    await mapLimit(unmarked, CONCURRENCY, ({ digest, size }) => this.sweepBlob(digest, size));
+    this.report.deleted.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   }
 
   private async sweepBlob(digest: Digest, size: number): Promise<void> {

@@ -14,6 +14,7 @@ import { digestOf, looksLikeDigest, parseDigest, type Digest } from '../oci/dige
 import { manifestReferences, parseManifest, type Descriptor, type Manifest } from '../oci/manifest.js';
 import { isNonDistributableLayer } from '../oci/media-types.js';
 import { isValidTag } from '../oci/names.js';
+import { mapLimit } from '../util/pool.js';
 import { contentStream } from './content-stream.js';
 import type { StorageDriver } from './driver/driver.js';
 import { readGcStatus } from './gc-status.js';
@@ -125,8 +126,7 @@ export class LayoutStorage implements RegistryStorage {
   async statBlob(repository: string, digest: Digest, options: { touch?: boolean } = {}): Promise<BlobInfo | undefined> {
     const linked = await this.linkedLayer(repository, digest);
     if (!linked) return undefined;
-    if (options.touch && !(await this.driver.touch(blobDataPath(linked)))) return undefined;
-    const info = await this.driver.stat(blobDataPath(linked));
+    const info = options.touch ? await this.driver.touch(blobDataPath(linked)) : await this.driver.stat(blobDataPath(linked));
     return info ? { digest: linked.value, size: info.size } : undefined;
   }
 
@@ -154,8 +154,7 @@ export class LayoutStorage implements RegistryStorage {
   async mountBlob(repository: string, digest: Digest, fromRepository?: string): Promise<BlobInfo | undefined> {
     if (fromRepository !== undefined && !(await this.driver.touch(`${layerLinkDirectory(fromRepository, digest)}/link`))) return undefined;
     // Touch first: the blob is in use from now on, whatever an online GC concluded.
-    if (!(await this.driver.touch(blobDataPath(digest)))) return undefined;
-    const info = await this.driver.stat(blobDataPath(digest));
+    const info = await this.driver.touch(blobDataPath(digest));
     if (!info) return undefined;
     await this.linkLayer(repository, digest);
     return { digest: digest.value, size: info.size };
@@ -167,7 +166,7 @@ export class LayoutStorage implements RegistryStorage {
    * whole (or not at all) to readers and after a crash.
    */
   private async adopt(source: string, digest: Digest): Promise<void> {
-    if (await this.driver.touch(blobDataPath(digest))) {
+    if ((await this.driver.touch(blobDataPath(digest))) !== undefined) {
       await this.driver.delete(source);
       return;
     }
@@ -280,14 +279,14 @@ export class LayoutStorage implements RegistryStorage {
         const digest = parseDigest(descriptor.digest)!;
         const link = role === 'manifest' ? `${revisionLinkDirectory(repository, digest)}/link` : `${layerLinkDirectory(repository, digest)}/link`;
         const [present, linked] = await Promise.all([this.driver.touch(blobDataPath(digest)), this.driver.touch(link)]);
-        return present && linked ? undefined : digest.value;
+        return present !== undefined && linked !== undefined ? undefined : digest.value;
       });
     const missing = (await Promise.all(checks)).filter((digest): digest is string => digest !== undefined);
     return this.options.allowSparseManifests ? [] : missing;
   }
 
   private async storeManifestBlob(digest: Digest, bytes: Buffer): Promise<void> {
-    if (await this.driver.touch(blobDataPath(digest))) return;
+    if ((await this.driver.touch(blobDataPath(digest))) !== undefined) return;
     await this.driver.putContent(blobDataPath(digest), bytes);
   }
 
@@ -304,10 +303,10 @@ export class LayoutStorage implements RegistryStorage {
 
   async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
     if (!(await this.revisionExists(repository, digest))) return false;
-    for (const tag of (await this.listTags(repository)) ?? []) {
-      const target = await this.resolveTag(repository, tag);
-      if (target?.value === digest.value) await this.deleteTag(repository, tag);
-    }
+    // Every tag is looked at (as distribution does), many at a time: on S3 each is a request.
+    const tags = (await this.listTags(repository)) ?? [];
+    const targets = await mapLimit(tags, 32, (tag) => this.resolveTag(repository, tag));
+    for (const [i, tag] of tags.entries()) if (targets[i]?.value === digest.value) await this.deleteTag(repository, tag);
     await this.driver.delete(revisionLinkDirectory(repository, digest));
     this.listings.invalidate(`${revisionsDirectory(repository)}/${digest.algorithm}`);
     return true;

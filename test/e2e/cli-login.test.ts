@@ -1,8 +1,8 @@
 // `berth login` beyond the seed workflow: on a terminal (util-linux `script` gives a
 // pty) it asks for the user and the password and never echoes the password; against a
 // Berth serving HTTPS with a test CA, `--ca-file` trusts it, an untrusted certificate
-// is a one-line error with a hint and saves nothing, `--insecure` skips verification;
-// a pull over that TLS connection uses the saved login.
+// is a one-line error with a hint and saves nothing, `--insecure` skips verification
+// (and is remembered for later commands); a pull over that TLS connection uses the saved login.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
@@ -103,6 +103,13 @@ test('push and pull over TLS with --ca-file use the saved login', async () => {
   const root = path.join(work, 'second-store');
   const pulled = await cli.berth(['pull', '--root', root, '--ca-file', pki.caCert, `${tls.host}/team/tls:v1`]);
   assert.match(pulled.stdout, new RegExp(`Digest: ${image.manifest.digest}`));
-  // Without --ca-file a loopback registry is plain http, which a TLS server does not answer.
-  oneErrorLine(await cli.berth(['pull', '--root', path.join(work, 'third-store'), `${tls.host}/team/tls:v1`], { allowFailure: true }));
+  // The `--insecure` login above recorded TLS without verification; later commands reuse it.
+  const saved = JSON.parse(await readFile(cli.authFile, 'utf8')) as { berth?: { transports: Record<string, string> } };
+  assert.equal(saved.berth?.transports[tls.host], 'https-insecure');
+  const reused = await cli.berth(['pull', '--root', path.join(work, 'third-store'), `${tls.host}/team/tls:v1`]);
+  assert.match(reused.stdout, new RegExp(`Digest: ${image.manifest.digest}`));
+  // Without that record (another auth file) and without --ca-file a loopback registry is
+  // plain http, which a TLS server does not answer.
+  const otherAuth = path.join(work, 'other-auth.json');
+  oneErrorLine(await cli.berth(['pull', '--authfile', otherAuth, '--root', path.join(work, 'fourth-store'), `${tls.host}/team/tls:v1`], { allowFailure: true }));
 });

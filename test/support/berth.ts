@@ -68,7 +68,10 @@ export async function startBerth(options: BerthOptions = {}): Promise<TestRegist
 /** Starts `berth registry serve` as a child process and waits until /v2/ answers. */
 export interface ProcessOptions {
   readonly port?: number;
-  readonly dataDir?: string;
+  /** false: pass no --data-dir (the config file names the storage, an S3 bucket). */
+  readonly dataDir?: string | false;
+  /** The process environment (default: this one). */
+  readonly env?: NodeJS.ProcessEnv;
   /** The server speaks TLS: readiness is checked over https with these files. */
   readonly https?: boolean;
   readonly caFile?: string;
@@ -106,13 +109,15 @@ async function probe(host: string, options: ProcessOptions): Promise<number> {
 
 export async function startBerthProcess(args: readonly string[], options: ProcessOptions = {}): Promise<TestRegistry & { child: ChildProcess }> {
   const work = await scratchDir('berth-proc-');
-  const dataDir = options.dataDir ?? path.join(work, 'data');
+  const dataDir = options.dataDir === false ? '' : (options.dataDir ?? path.join(work, 'data'));
   const port = options.port ?? (await freePort());
   const logFile = testLogPath('berth-registry-process');
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
-  const child = startProcess(process.execPath, [BERTH_BIN, 'registry', 'serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
+  const storageArgs = options.dataDir === false ? [] : ['--data-dir', dataDir];
+  const child = startProcess(process.execPath, [BERTH_BIN, 'registry', 'serve', '--addr', `127.0.0.1:${port}`, ...storageArgs, ...args], {
     stdio: ['ignore', out, out],
+    ...(options.env ? { env: options.env } : {}),
   });
   const host = `127.0.0.1:${port}`;
   await waitFor(`berth on ${host}`, async () => {

@@ -1,6 +1,7 @@
 // `berth` as a real process for the CLI end-to-end tests: HOME, the XDG directories,
 // DOCKER_CONFIG and REGISTRY_AUTH_FILE all point into one scratch directory, so no
-// test reads or writes the user's own credentials or image store.
+// test reads or writes the user's own credentials or image store; the insecure-registry
+// files (registries.conf, daemon.json) point there too, so the machine's own never count.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run, type RunResult } from './process.js';
@@ -28,6 +29,8 @@ export async function cliSandbox(prefix = 'berth-cli-'): Promise<CliSandbox> {
     XDG_CONFIG_HOME: path.join(dir, 'config'),
     DOCKER_CONFIG: path.join(dir, 'docker'),
     REGISTRY_AUTH_FILE: path.join(dir, 'auth.json'),
+    CONTAINERS_REGISTRIES_CONF: path.join(dir, 'containers', 'registries.conf'),
+    BERTH_DOCKER_DAEMON_JSON: path.join(dir, 'docker-daemon.json'),
   };
   for (const key of ['HOME', 'XDG_RUNTIME_DIR', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME']) await mkdir(env[key]!, { recursive: true });
   const berth: CliSandbox['berth'] = (args, options = {}) =>

@@ -1,5 +1,5 @@
-// Debian's containerd 1.6 for tests, with every piece of state under one scratch
-// directory: config, root, state, the gRPC/ttrpc sockets, the CRI plugin's registry
+// containerd for tests (Debian's 1.6 by default; 1.7 and 2.x built by
+// scripts/go-tools.sh), with every piece of state under one scratch directory: config, root, state, the gRPC/ttrpc sockets, the CRI plugin's registry
 // hosts dir (certs.d), CNI conf dir and runc's state. The CRI plugin is on and serves
 // runtime.v1 (ImageService + RuntimeService) on the same socket, so `crictl` works
 // against it; its stream server binds 127.0.0.1 only.
@@ -17,7 +17,17 @@
 // - Registries on 127.0.0.1 need no hosts.toml for `ctr --plain-http`; for CRI pulls
 //   write `<hostsDir>/<registry>/hosts.toml` (read on every pull, no restart).
 //
-// One thing containerd 1.6 cannot move: shim sockets live in /run/containerd/s/.
+// 1.6 and 1.7 read the same config (`version = 2`, CRI under
+// `plugins."io.containerd.grpc.v1.cri"`). 2.x reads `version = 3`, which splits the CRI
+// settings: images (snapshotter, sandbox image, registry config_path) under
+// `plugins."io.containerd.cri.v1.images"`, runtime (runc, CNI, restrict_oom_score_adj)
+// under `plugins."io.containerd.cri.v1.runtime"`, the stream server still under
+// `plugins."io.containerd.grpc.v1.cri"`; NRI is disabled (it would open a socket under
+// /var/run/nri). Debian's runc serves all three; Debian's containerd-shim-runc-v2 (1.6)
+// serves 1.6 and 1.7, but cannot start a 2.x task ("type with url <id>: not found"), so
+// 2.x runs the shim built from its own module (`runtime_path`).
+//
+// One thing containerd cannot move here: shim sockets live in /run/containerd/s/.
 // They only appear once a container or pod runs, and go away with the shim.
 import type { ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -29,6 +39,11 @@ import { tool } from './tools.js';
 
 export type Snapshotter = 'overlayfs' | 'native';
 
+/** Which containerd: Debian's 1.6, or the 1.7 and 2.x that scripts/go-tools.sh builds. */
+export type ContainerdVersion = '1.6' | '1.7' | '2';
+
+const BINARIES: Record<ContainerdVersion, string> = { '1.6': 'containerd', '1.7': 'containerd-v1.7', '2': 'containerd-v2' };
+
 export interface ContainerdOptions {
   /** CRI pod infra image (`sandbox_image`); pre-pull it into namespace k8s.io. */
   readonly sandboxImage?: string;
@@ -37,6 +52,8 @@ export interface ContainerdOptions {
   /** CRI exec/attach stream server port on 127.0.0.1; default 0 (any free port). */
   readonly streamPort?: number;
   readonly snapshotter?: Snapshotter;
+  /** Default 1.6 (Debian's). */
+  readonly version?: ContainerdVersion;
 }
 
 export interface RunningContainerd {
@@ -45,6 +62,9 @@ export interface RunningContainerd {
   readonly socket: string;
   readonly hostsDir: string;
   readonly snapshotter: Snapshotter;
+  readonly version: ContainerdVersion;
+  /** What the server reports (`ctr version`), e.g. `2.4.2+unknown`. */
+  readonly serverVersion: string;
   readonly logFile: string;
   readonly child: ChildProcess;
   /** Environment for clients of this containerd (ctr's snapshotter choice). */
@@ -67,13 +87,18 @@ async function kernelHasOverlay(): Promise<boolean> {
   return filesystems.split('\n').some((line) => line.trim().split(/\s+/).pop() === 'overlay');
 }
 
-export function containerdConfig(dir: string, socket: string, options: Required<Omit<ContainerdOptions, 'sandboxImage'>> & { sandboxImage?: string }): string {
-  const sandbox = options.sandboxImage !== undefined ? `  sandbox_image = ${tomlString(options.sandboxImage)}\n` : '';
-  return `version = 2
+type ConfigOptions = Required<Omit<ContainerdOptions, 'sandboxImage' | 'version'>> & { sandboxImage?: string };
+
+export function containerdConfig(dir: string, socket: string, options: ConfigOptions, version: ContainerdVersion = '1.6'): string {
+  return version === '2' ? configVersion3(dir, socket, options, tool('containerd-shim-runc-v2-v2')) : configVersion2(dir, socket, options);
+}
+
+/** What both formats share: where state and sockets go, plugins off, the stream server on 127.0.0.1. */
+function daemonSection(version: number, dir: string, socket: string, options: ConfigOptions, disabledPlugins: readonly string[]): string {
+  return `version = ${version}
 root = ${tomlString(path.join(dir, 'root'))}
 state = ${tomlString(path.join(dir, 'state'))}
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+disabled_plugins = [${disabledPlugins.map(tomlString).join(', ')}]
 [grpc]
   address = ${tomlString(socket)}
 [ttrpc]
@@ -84,7 +109,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
   stream_server_port = ${tomlString(String(options.streamPort))}
-${sandbox}  restrict_oom_score_adj = true
+`;
+}
+
+const SNAPSHOTTERS_OFF = ['btrfs', 'devmapper', 'zfs'].map((name) => `io.containerd.snapshotter.v1.${name}`);
+
+function configVersion2(dir: string, socket: string, options: ConfigOptions): string {
+  const sandbox = options.sandboxImage !== undefined ? `  sandbox_image = ${tomlString(options.sandboxImage)}\n` : '';
+  return `${daemonSection(2, dir, socket, options, ['io.containerd.snapshotter.v1.aufs', ...SNAPSHOTTERS_OFF])}${sandbox}  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = ${tomlString(options.snapshotter)}
     default_runtime_name = "runc"
@@ -97,6 +129,28 @@ ${sandbox}  restrict_oom_score_adj = true
     conf_dir = ${tomlString(path.join(dir, 'cni', 'net.d'))}
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = ${tomlString(options.hostsDir)}
+`;
+}
+
+function configVersion3(dir: string, socket: string, options: ConfigOptions, shimBinary: string): string {
+  const sandbox = options.sandboxImage !== undefined ? `  [plugins."io.containerd.cri.v1.images".pinned_images]\n    sandbox = ${tomlString(options.sandboxImage)}\n` : '';
+  const disabled = [...SNAPSHOTTERS_OFF, 'io.containerd.snapshotter.v1.blockfile', 'io.containerd.snapshotter.v1.erofs', 'io.containerd.nri.v1.nri'];
+  return `${daemonSection(3, dir, socket, options, disabled)}[plugins."io.containerd.cri.v1.images"]
+  snapshotter = ${tomlString(options.snapshotter)}
+${sandbox}  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = ${tomlString(options.hostsDir)}
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      runtime_path = ${tomlString(shimBinary)}
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        Root = ${tomlString(path.join(dir, 'runc'))}
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = ${tomlString(path.join(dir, 'cni', 'net.d'))}
 `;
 }
 
@@ -128,16 +182,17 @@ export async function startContainerd(dir: string, options: ContainerdOptions = 
   const socket = path.join(dir, 'containerd.sock');
   const hostsDir = options.hostsDir ?? path.join(dir, 'certs.d');
   const snapshotter = options.snapshotter ?? ((await kernelHasOverlay()) ? 'overlayfs' : 'native');
+  const version = options.version ?? '1.6';
   await mkdir(hostsDir, { recursive: true });
   await mkdir(path.join(dir, 'cni', 'net.d'), { recursive: true });
   const configFile = path.join(dir, 'config.toml');
   await writeFile(
     configFile,
-    containerdConfig(dir, socket, { hostsDir, snapshotter, streamPort: options.streamPort ?? 0, ...(options.sandboxImage !== undefined ? { sandboxImage: options.sandboxImage } : {}) }),
+    containerdConfig(dir, socket, { hostsDir, snapshotter, streamPort: options.streamPort ?? 0, ...(options.sandboxImage !== undefined ? { sandboxImage: options.sandboxImage } : {}) }, version),
   );
   const logFile = path.join(dir, 'containerd.log');
   const out = openSync(logFile, 'a');
-  const child = startProcess(tool('containerd'), ['--config', configFile], { stdio: ['ignore', out, out] });
+  const child = startProcess(tool(BINARIES[version]), ['--config', configFile], { stdio: ['ignore', out, out] });
   const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERD_SNAPSHOTTER: snapshotter };
   const ctrBinary = tool('ctr');
   const ctr = (args: readonly string[], runOptions: RunOptions & { namespace?: string } = {}): Promise<RunResult> => {
@@ -150,13 +205,15 @@ export async function startContainerd(dir: string, options: ContainerdOptions = 
   const crictlBinary = tool('crictl');
   const crictl = (args: readonly string[], runOptions: RunOptions = {}): Promise<RunResult> => run(crictlBinary, ['--config', crictlConfig, ...args], { env, ...runOptions });
   const logs = (): Promise<string> => readFile(logFile, 'utf8').catch(() => '');
+  let serverVersion: string;
   try {
-    await waitFor(
+    serverVersion = await waitFor(
       `containerd on ${socket}`,
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`containerd exited (${child.exitCode ?? child.signalCode}): ${(await logs()).slice(-3000)}`);
-        const version = await run(ctrBinary, ['--address', socket, '--timeout', '2s', 'version'], { allowFailure: true, timeoutMs: 5000 });
-        return version.code === 0 ? true : undefined;
+        const reply = await run(ctrBinary, ['--address', socket, '--timeout', '2s', 'version'], { allowFailure: true, timeoutMs: 5000 });
+        // Debian's ctr (1.6) is the client for every version: the API it uses is stable.
+        return reply.code === 0 ? (/Server:\s+Version:\s+(\S+)/.exec(reply.stdout)?.[1] ?? 'unknown') : undefined;
       },
       30_000,
     );
@@ -173,7 +230,7 @@ export async function startContainerd(dir: string, options: ContainerdOptions = 
     })();
     return stopped;
   };
-  return { dir, socket, hostsDir, snapshotter, logFile, child, env, ctr, crictl, logs, stop };
+  return { dir, socket, hostsDir, snapshotter, version, serverVersion, logFile, child, env, ctr, crictl, logs, stop };
 }
 
 /**

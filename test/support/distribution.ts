@@ -18,6 +18,12 @@ export interface DistributionOptions {
   readonly port?: number;
   /** Extra top-level YAML appended to config.yml (an `auth: token:` section, say). */
   readonly extraConfig?: string;
+  /**
+   * Replaces the filesystem storage section (e.g. `storage:\n  s3: ...`). Debian's
+   * docker-registry panics in its S3 driver when AWS_CA_BUNDLE is set, so it is unset
+   * for the process.
+   */
+  readonly storageYaml?: string;
   /** Serve HTTPS with this certificate and key; `ca` verifies it during the readiness wait. */
   readonly tls?: { readonly certificate: string; readonly key: string; readonly ca: string };
 }
@@ -54,10 +60,7 @@ log:
   level: info
   accesslog:
     disabled: ${options.accessLog ? 'false' : 'true'}
-storage:
-  filesystem:
-    rootdirectory: ${dataDir}
-  delete:
+${options.storageYaml ?? `storage:\n  filesystem:\n    rootdirectory: ${dataDir}\n`}  delete:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
@@ -67,7 +70,9 @@ ${options.tls ? `  tls:\n    certificate: ${options.tls.certificate}\n    key: $
   const logFile = path.join(work, 'registry.log');
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
-  const child = startProcess(tool('docker-registry'), ['serve', config], { stdio: ['ignore', out, out] });
+  const env = { ...process.env };
+  delete env['AWS_CA_BUNDLE'];
+  const child = startProcess(tool('docker-registry'), ['serve', config], { stdio: ['ignore', out, out], env });
   const host = `127.0.0.1:${port}`;
   await waitFor(`docker-registry on ${host}`, async () => {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${await readFile(logFile, 'utf8')}`);

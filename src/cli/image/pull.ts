@@ -25,7 +25,7 @@ export async function pullImage(store: ImageStore, text: string, flags: PullFlag
   const quiet = flags.quiet === true;
   const { allPlatforms, platform } = platformChoice(flags);
   const before = (await store.entries()).find((e) => entryName(e) === name)?.digest;
-  const client = createClient(reference.registry, flags);
+  const client = await createClient(reference.registry, flags, { repository: reference.repository });
   const reporter = createReporter('pull', out, { quiet });
   const lease = await store.lease();
   let rootDigest: string | undefined;

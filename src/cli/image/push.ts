@@ -34,7 +34,7 @@ async function push(image: string, destinationText: string | undefined, flags: P
   const source = sourceName !== undefined ? parseImageName(sourceName) : undefined;
   // Blobs already in another repository of the same registry are mounted, not re-sent.
   const mountFrom = source && source.registry === destination.registry && source.repository !== destination.repository ? source.repository : undefined;
-  const client = createClient(destination.registry, flags);
+  const client = await createClient(destination.registry, flags, { repository: destination.repository });
   const reporter = createReporter('push', out, { quiet, ...(mountFrom ? { mountedFrom: mountFrom } : {}) });
   try {
     const target = new RegistryRepository(client, destination.repository, mountFrom ? { mountFrom } : {});

@@ -128,7 +128,7 @@ Examples:
   images.action(async (flags: ImagesFlags) => {
     const filter = parseFilters(flags.filter);
     const name = await pickRegistry(flags.name, flags.authfile);
-    const client = openClient(name, flags);
+    const client = await openClient(name, flags);
     try {
       const rows = await listImages(client, client.endpoint.name, filter, (line) => process.stderr.write(`warning: ${line}\n`));
       printRows(rows, flags.json ?? false, true);
@@ -154,7 +154,7 @@ Examples:
   );
   image.action(async (text: string, flags: Omit<ImagesFlags, 'filter'>) => {
     const ref = await parseRegistryImage(text, () => pickRegistry(flags.name, flags.authfile));
-    const client = openClient(ref.registry, flags);
+    const client = await openClient(ref.registry, flags, { repository: ref.repository });
     try {
       const tag = ref.tag ?? (ref.digest ? NONE : 'latest');
       const row = await describe(client, client.endpoint.name, ref.repository, ref.digest ?? tag, tag);

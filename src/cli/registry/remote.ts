@@ -1,9 +1,9 @@
 // What the `registry` administration commands share: clients from the connection flags
 // (clients.ts), the reachability probe, and count and size formatting.
 import type { Credentials } from '../../client/credentials.js';
-import { RegistryClient } from '../../client/registry-client.js';
+import type { RegistryClient } from '../../client/registry-client.js';
 import { CliError } from '../cli-error.js';
-import { createClient } from '../clients.js';
+import { openConnection, type ConnectionPlan } from '../clients.js';
 import { asCliError } from '../explain-error.js';
 
 export interface RemoteFlags {
@@ -17,11 +17,12 @@ export interface ClientExtras {
   readonly attempts?: number;
   readonly timeoutMs?: number;
   readonly credentials?: Credentials;
+  readonly repository?: string;
 }
 
-/** A client for `registry` (a name like `host:5000`, or a URL that fixes the scheme). */
-export function openClient(registry: string, flags: RemoteFlags, extras: ClientExtras = {}): RegistryClient {
-  return createClient(
+/** A client for `registry` (a name like `host:5000`, or a URL that fixes the scheme), and how it connects. */
+export function openRemote(registry: string, flags: RemoteFlags, extras: ClientExtras = {}): Promise<{ client: RegistryClient; plan: ConnectionPlan }> {
+  return openConnection(
     registry,
     {
       ...(flags.insecure ? { insecure: true } : {}),
@@ -31,8 +32,12 @@ export function openClient(registry: string, flags: RemoteFlags, extras: ClientE
       ...(extras.attempts !== undefined ? { attempts: extras.attempts } : {}),
       ...(extras.timeoutMs !== undefined ? { timeout: extras.timeoutMs } : {}),
     },
-    extras.credentials,
+    { ...(extras.credentials ? { credentials: extras.credentials } : {}), ...(extras.repository ? { repository: extras.repository } : {}) },
   );
+}
+
+export async function openClient(registry: string, flags: RemoteFlags, extras: ClientExtras = {}): Promise<RegistryClient> {
+  return (await openRemote(registry, flags, extras)).client;
 }
 
 /**
@@ -40,7 +45,7 @@ export function openClient(registry: string, flags: RemoteFlags, extras: ClientE
  * Throws a CliError naming `what` when not.
  */
 export async function probeRegistry(registry: string, flags: RemoteFlags, what: string, timeoutMs = 3000): Promise<string> {
-  const client = openClient(registry, flags, { attempts: 1, timeoutMs });
+  const client = await openClient(registry, flags, { attempts: 1, timeoutMs });
   try {
     const { status } = await client.ping();
     if (status !== 200 && status !== 401) {

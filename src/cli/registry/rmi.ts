@@ -26,7 +26,7 @@ interface RmiResult {
 
 async function removeOne(image: RegistryImage, flags: RmiFlags): Promise<RmiResult> {
   const label = formatRegistryImage(image);
-  const client = openClient(image.registry, flags);
+  const client = await openClient(image.registry, flags, { repository: image.repository });
   try {
     const reference = image.digest ?? image.tag ?? 'latest';
     const head = await client.headManifest(image.repository, reference);

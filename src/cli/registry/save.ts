@@ -140,7 +140,7 @@ Examples:
     const clients = new Map<string, RegistryClient>();
     for (const registry of new Set(references.map((r) => r.registry))) {
       await probeRegistry(registry, flags, 'registry');
-      clients.set(registry, openClient(registry, flags));
+      clients.set(registry, await openClient(registry, flags));
     }
     const directory = new LazyDirectory(dir);
     const specs: TransferSpec[] = references.map((ref) => {

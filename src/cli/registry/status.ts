@@ -5,7 +5,7 @@ import { listCredentials, readAuthFile } from '../../client/auth-file.js';
 import { mapSettled } from '../../util/pool.js';
 import { authFilePath } from '../credentials.js';
 import { maskSecret, renderJson, renderTable } from '../output.js';
-import { openClient, type RemoteFlags } from './remote.js';
+import { openRemote, type RemoteFlags } from './remote.js';
 import { addConnectionOptions } from '../clients.js';
 import { explainLine } from '../explain-error.js';
 
@@ -21,6 +21,8 @@ export interface StatusRow {
   readonly UserName: string;
   readonly Password: string;
   readonly Healthy: 'ok' | 'failed';
+  /** Where the registry was declared insecure (a flag, a file, a login record); absent when it was not. */
+  readonly InsecureFrom?: string;
   readonly Error?: string;
 }
 
@@ -28,7 +30,7 @@ export function registerStatus(registry: Command): void {
   const command = registry
     .command('status')
     .description('ping every registry in the auth file with its credentials')
-    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, Error}]')
+    .option('--json', 'print JSON: [{Name, URL, UserName, Password, Healthy, InsecureFrom, Error}]')
     .option('--show-password', 'print passwords instead of ******')
     .option('--timeout <seconds>', 'give up on a registry after this long', '5');
   addConnectionOptions(command).addHelpText(
@@ -52,22 +54,30 @@ Examples:
     }
     const timeoutMs = Math.max(1, Number(flags.timeout) || 5) * 1000;
     const results = await mapSettled(logins, 8, async ({ registry, credentials }): Promise<StatusRow> => {
-      const client = openClient(registry, flags, { credentials, attempts: 1, timeoutMs });
-      const base = {
+      const { client, plan } = await openRemote(registry, flags, { credentials, attempts: 1, timeoutMs });
+      // The URL is read after the check: an insecure registry may have fallen back to http.
+      const row = (healthy: StatusRow['Healthy'], error?: unknown): StatusRow => ({
         Name: registry,
         URL: client.endpoint.baseUrl.origin,
         UserName: credentials.username ?? '',
         Password: flags.showPassword ? (credentials.password ?? '') : maskSecret(credentials.password),
-      };
+        Healthy: healthy,
+        ...(plan.insecureFrom ? { InsecureFrom: plan.insecureFrom } : {}),
+        ...(error !== undefined ? { Error: explainLine(error) } : {}),
+      });
       try {
         await client.checkLogin();
-        return { ...base, Healthy: 'ok' };
+        return row('ok');
       } catch (error) {
-        return { ...base, Healthy: 'failed', Error: explainLine(error) };
+        return row('failed', error);
       } finally {
         client.close();
       }
     });
+    // A row fails only before its ping (a malformed registries.conf, an unreadable CA
+    // file): that is the command's error, not a missing row.
+    const broken = results.find((result) => !result.ok);
+    if (broken && !broken.ok) throw broken.error;
     const rows = results.map((result) => (result.ok ? result.value : undefined)).filter((row): row is StatusRow => row !== undefined);
     if (flags.json) process.stdout.write(`${renderJson(rows)}\n`);
     else {

@@ -83,8 +83,8 @@ Examples:
     const dstAddress = registryWithDefaultPort(dstText);
     await probeRegistry(srcAddress, flags, 'source registry');
     await probeRegistry(dstAddress, flags, 'destination registry');
-    const source = openClient(srcAddress, flags);
-    const target = openClient(dstAddress, flags);
+    const source = await openClient(srcAddress, flags);
+    const target = await openClient(dstAddress, flags);
     try {
       let repositories: string[];
       try {
@@ -137,11 +137,11 @@ Examples:
     }
     await probeRegistry(dstAddress, flags, 'destination registry');
     const sources = new Map<string, RegistryClient>();
-    const target = openClient(dstAddress, flags);
+    const target = await openClient(dstAddress, flags);
     try {
       for (const registryName of new Set(references.map((r) => r.registry))) {
         await probeRegistry(registryName, flags, 'source registry');
-        sources.set(registryName, openClient(registryName, flags));
+        sources.set(registryName, await openClient(registryName, flags));
       }
       const specs = references.map((ref) =>
         spec(sources.get(ref.registry)!, target, ref.repository, ref.repository, { ...(ref.tag !== undefined ? { tag: ref.tag } : {}), ...(ref.digest !== undefined ? { digest: ref.digest } : {}) }, flags),

@@ -156,11 +156,11 @@ export interface StorageDriver {
   delete(path: string): Promise<void>;
 
   /**
-   * Marks the object as in use now, for online GC; false when it does not exist or is
-   * being deleted by a collection. A collection never deletes an object touched after
-   * its cutoff (see storage/gc.ts and reclaim).
+   * Marks the object as in use now, for online GC, and answers what is there: undefined
+   * when it does not exist or is being deleted by a collection. A collection never
+   * deletes an object touched after its cutoff (see storage/gc.ts and reclaim).
    */
-  touch(path: string): Promise<boolean>;
+  touch(path: string): Promise<FileInfo | undefined>;
   /** When the object was last written or touched; undefined when missing. */
   lastUsed(path: string): Promise<number | undefined>;
   /**

@@ -246,8 +246,9 @@ export class FilesystemDriver implements StorageDriver {
 
   // ---- online GC -------------------------------------------------------------------
 
-  touch(path: string): Promise<boolean> {
-    return this.fs.touch(path);
+  async touch(path: string): Promise<FileInfo | undefined> {
+    if (!(await this.fs.touch(path))) return undefined;
+    return this.stat(path);
   }
 
   async lastUsed(path: string): Promise<number | undefined> {

@@ -456,17 +456,19 @@ export class S3Driver implements StorageDriver {
    * Marker first, then the tombstone check, then existence. A collection that claimed
    * the directory before our marker was written is waited out (its claim is short, and
    * it deletes only what was not touched); one that claims it after sees our marker.
+   * The existence check may run beside the tombstone check: if there is no tombstone,
+   * no collection can delete the object any more (it would see the marker).
    */
-  async touch(path: string): Promise<boolean> {
+  async touch(path: string): Promise<FileInfo | undefined> {
     await this.call('touch', path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(path), Body: '' })));
-    const dir = path.slice(0, path.lastIndexOf('/'));
+    const tombstoneKey = this.tombstoneKey(path.slice(0, path.lastIndexOf('/')));
     const deadline = Date.now() + TOMBSTONE_LIMIT_MS;
-    for (;;) {
-      const tombstone = await this.head(this.tombstoneKey(dir));
-      if (!tombstone || Date.now() - tombstone.modifiedMs > TOMBSTONE_LIMIT_MS || Date.now() > deadline) break;
+    let [tombstone, object] = await Promise.all([this.head(tombstoneKey), this.head(this.key(path))]);
+    while (tombstone && Date.now() - tombstone.modifiedMs <= TOMBSTONE_LIMIT_MS && Date.now() <= deadline) {
       await sleep(TOMBSTONE_POLL_MS);
+      [tombstone, object] = await Promise.all([this.head(tombstoneKey), this.head(this.key(path))]);
     }
-    return (await this.head(this.key(path))) !== undefined;
+    return object && { size: object.size, modifiedMs: object.modifiedMs };
   }
 
   async lastUsed(path: string): Promise<number | undefined> {
