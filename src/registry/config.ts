@@ -174,7 +174,7 @@ const berthFileSchema = z
       .object({
         enabled: z.boolean().optional(),
         readOnlyUsers: z.array(z.string().min(1)).optional(),
-        sessionTtl: duration.optional(),
+        sessionTtl: duration.refine((ms) => ms > 0, 'a session must last longer than 0').optional(),
         gcGrace: duration.optional(),
       })
       .strict()

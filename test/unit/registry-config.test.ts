@@ -83,4 +83,6 @@ test('the ui key: on by default; its settings are read, and unknown ones refused
   assert.ok(partial.ok && partial.values.ui?.enabled === true && partial.values.ui.gcGraceMs === 600_000);
   const typo = readRegistryConfigDocument({ ui: { enable: true } });
   assert.ok(!typo.ok && /enable|unrecognized/i.test(typo.reason));
+  const endless = readRegistryConfigDocument({ ui: { sessionTtl: '0s' } });
+  assert.ok(!endless.ok && /ui\.sessionTtl: a session must last longer than 0/.test(endless.reason));
 });

@@ -68,13 +68,15 @@ export class UiExtension implements RegistryExtension {
 }
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, method: string, asset: UiAsset, cacheControl: string): void {
-  const headers: Record<string, string | number> = { 'Content-Type': asset.contentType, ETag: asset.etag, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
-  if (req.headers['if-none-match'] === asset.etag) {
+  const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+  // Each encoding is its own representation, with its own validator.
+  const etag = gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag;
+  const headers: Record<string, string | number> = { 'Content-Type': asset.contentType, ETag: etag, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
+  if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
   const body = gzip ? asset.gzip : asset.body;
   res.writeHead(200, { ...headers, 'Content-Length': body.length, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
   res.end(method === 'HEAD' ? undefined : body);
