@@ -4,7 +4,7 @@
 //   --quick           every workload at small sizes, one round: checks only that each
 //                     completes without errors (CI); results go to bench/work/quick-results
 //   --rounds N        rounds (default 3; at least 3 for a report)
-//   --only a,b        run only these workloads (push-pull, small-push, blob-get, manifest, listing, shim)
+//   --only a,b        run only these workloads (push-pull, small-push, blob-get, manifest, listing, shim, s3)
 //   --out DIR         where to write results (default bench/results)
 //   --keep            keep the scratch directory (bench/work/run-*)
 //   --profile         run Berth under `node --cpu-prof` (profiles land in the scratch dir)
@@ -26,6 +26,7 @@ import { listingWorkload } from './workloads/listing.js';
 import { manifestWorkload } from './workloads/manifest.js';
 import { pushPull } from './workloads/push-pull.js';
 import { shimWorkload } from './workloads/shim.js';
+import { s3Workload } from './workloads/s3.js';
 import { smallPush } from './workloads/small-push.js';
 
 interface Options {
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   if (options.reportOnly) return rewriteReport(options.out);
   const base: Sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
   const sizes: Sizes = { ...base, rounds: options.rounds ?? base.rounds };
-  const all: Workload[] = [pushPull, smallPush, blobGetWorkload(), manifestWorkload(), listingWorkload(), shimWorkload()];
+  const all: Workload[] = [pushPull, smallPush, blobGetWorkload(), manifestWorkload(), listingWorkload(), shimWorkload(), s3Workload()];
   const workloads = options.only ? all.filter((w) => options.only!.includes(w.id)) : all;
   if (options.only && workloads.length !== options.only.length) throw new Error(`unknown workload in --only; known: ${all.map((w) => w.id).join(', ')}`);
 
@@ -205,6 +206,7 @@ function metricBelongs(metricId: string, workloadId: string): boolean {
     manifest: ['manifest-'],
     listing: ['list-'],
     shim: ['shim-'],
+    s3: ['s3-'],
   };
   return (prefixes[workloadId] ?? []).some((prefix) => metricId.startsWith(prefix));
 }

@@ -1,6 +1,7 @@
-// Resident memory of the servers under test, from /proc/<pid>/status. The peak of a
-// workload is the larger of VmRSS sampled every 50 ms and VmHWM read at the end after
-// resetting it at the start (writing 5 to /proc/<pid>/clear_refs resets the
+// Resident memory of the servers under test, from /proc/<pid>/status, summed over the
+// process and its children (a `--workers` registry is a primary and its workers). The
+// peak of a workload is the larger of VmRSS sampled every 50 ms and VmHWM read at the end
+// after resetting it at the start (writing 5 to /proc/<pid>/clear_refs resets the
 // high-water mark), so a spike between two samples is not missed where the kernel
 // allows the reset.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,22 @@ export interface Memory {
   readonly hwmKiB: number;
 }
 
-export function readMemory(pid: number): Memory | undefined {
+/** `pid` and every process below it. */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length && tree.length < 1024; i++) {
+    let children: string;
+    try {
+      children = readFileSync(`/proc/${tree[i]}/task/${tree[i]}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.trim().split(/\s+/)) if (child !== '') tree.push(Number(child));
+  }
+  return tree;
+}
+
+function readOne(pid: number): Memory | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -21,9 +37,22 @@ export function readMemory(pid: number): Memory | undefined {
   return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
 }
 
+/** Summed over the process tree; undefined when the process itself is gone. */
+export function readMemory(pid: number): Memory | undefined {
+  if (!readOne(pid)) return undefined;
+  let rssKiB = 0;
+  let hwmKiB = 0;
+  for (const member of processTree(pid)) {
+    const memory = readOne(member);
+    rssKiB += memory?.rssKiB ?? 0;
+    hwmKiB += memory?.hwmKiB ?? 0;
+  }
+  return { rssKiB, hwmKiB };
+}
+
 function resetHighWaterMark(pid: number): boolean {
   try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    for (const member of processTree(pid)) writeFileSync(`/proc/${member}/clear_refs`, '5');
     return true;
   } catch {
     return false;

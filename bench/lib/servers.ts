@@ -66,6 +66,12 @@ export interface RegistryOptions {
   readonly credentials: Credentials;
   /** Extra arguments for `node` before the script (profiling: --cpu-prof). */
   readonly nodeArgs?: readonly string[];
+  /** Berth: worker processes (`--workers`); default 2, the issue's setting on this 2-core machine. */
+  readonly workers?: number;
+  /** Berth: a config file naming the storage (an S3 bucket) instead of `dataDir`. */
+  readonly configFile?: string;
+  /** distribution: the storage section of its config.yml instead of the filesystem at `dataDir`. */
+  readonly storageYaml?: string;
 }
 
 /** `berth registry serve` with the same settings as distribution: auth on, log level info. */
@@ -73,7 +79,22 @@ export async function startBerth(options: RegistryOptions): Promise<RunningServe
   await mkdir(options.dataDir, { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const args = [...(options.nodeArgs ?? []), BERTH_BIN, 'registry', 'serve', '--addr', host, '--data-dir', options.dataDir, '--htpasswd', options.htpasswd, '--log-level', 'info'];
+  const storage = options.configFile !== undefined ? ['--config', options.configFile] : ['--data-dir', options.dataDir];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    BERTH_BIN,
+    'registry',
+    'serve',
+    '--addr',
+    host,
+    ...storage,
+    '--htpasswd',
+    options.htpasswd,
+    '--log-level',
+    'info',
+    '--workers',
+    String(options.workers ?? 2),
+  ];
   const daemon = startDaemon(process.execPath, args, path.join(options.work, `berth-${port}.log`), { cwd: options.work });
   await waitForRegistry(daemon, host, options.credentials);
   return { name: 'berth', host, url: `http://${host}`, pid: daemon.pid, dataDir: options.dataDir, daemon, stop: () => daemon.stop() };
@@ -90,10 +111,7 @@ export async function startDistribution(options: RegistryOptions): Promise<Runni
     `version: 0.1
 log:
   level: info
-storage:
-  filesystem:
-    rootdirectory: ${options.dataDir}
-  delete:
+${options.storageYaml ?? `storage:\n  filesystem:\n    rootdirectory: ${options.dataDir}\n`}  delete:
     enabled: true
 http:
   addr: ${host}
@@ -104,7 +122,10 @@ auth:
     path: ${options.htpasswd}
 `,
   );
-  const daemon = startDaemon(tool('docker-registry'), ['serve', config], path.join(options.work, `distribution-${port}.log`));
+  // Debian's docker-registry panics in its S3 driver when AWS_CA_BUNDLE is set.
+  const env = { ...process.env };
+  delete env['AWS_CA_BUNDLE'];
+  const daemon = startDaemon(tool('docker-registry'), ['serve', config], path.join(options.work, `distribution-${port}.log`), { env });
   await waitForRegistry(daemon, host, options.credentials);
   return { name: 'distribution', host, url: `http://${host}`, pid: daemon.pid, dataDir: options.dataDir, daemon, stop: () => daemon.stop() };
 }

@@ -32,7 +32,7 @@ export function findTool(name: string): string | undefined {
 
 export function tool(name: string): string {
   const found = findTool(name);
-  if (!found) throw new Error(`"${name}" is not installed; run: bash scripts/install-test-deps.sh --peers`);
+  if (!found) throw new Error(`"${name}" is not installed; run: bash scripts/install-test-deps.sh --peers (Go-built peers such as weed: bash scripts/go-tools.sh)`);
   return found;
 }
 

@@ -12,7 +12,7 @@ import { slot, type Context, type Workload } from '../lib/context.js';
 import { writeSmallImages } from '../lib/images.js';
 import { hey, paced, wrk, type LoadResult } from '../lib/load.js';
 import type { MetricDefinition, Side } from '../lib/results.js';
-import { basicAuth, type RunningServer } from '../lib/servers.js';
+import { basicAuth, startBerth, type RunningServer } from '../lib/servers.js';
 import { skopeoCopy } from '../lib/skopeo.js';
 
 const WORKLOAD = '4 manifest GET/HEAD';
@@ -38,12 +38,25 @@ export function fixedP99Metric(method: Method): MetricDefinition {
 export function halfRateP99Metric(method: Method): MetricDefinition {
   return definition(`manifest-${method.toLowerCase()}-fixed50-p99`, `manifest ${method} p99 at 50x distribution's rate, ${FIXED_CONNECTIONS} conns`, 'ms', 'lower');
 }
+/** Berth with 2 workers against Berth with 1, closed loop at 128 connections (issue 11). */
+export const WORKER_SCALING: MetricDefinition = {
+  id: 'manifest-get-c128-workers',
+  workload: WORKLOAD,
+  label: 'manifest GET rate, closed loop, 128 conns: 2 workers vs 1',
+  unit: 'req/s',
+  better: 'higher',
+  baselineName: 'berth, 1 worker',
+  subjectName: 'berth, 2 workers',
+};
+
 export function fixedRateMetric(method: Method): MetricDefinition {
   return definition(`manifest-${method.toLowerCase()}-fixed-rate`, `manifest ${method} rate achieved at the fixed offered rate`, 'req/s', 'higher');
 }
 
 export function manifestWorkload(): Workload {
   let offeredRate = 0;
+  /** The same data directory served by Berth with one worker: the scaling baseline. */
+  let single: RunningServer | undefined;
 
   const url = (server: RunningServer): string => `${server.url}/v2/bench/manifest/manifests/v1`;
   const headers = (ctx: Context): Record<string, string> => ({ Authorization: basicAuth(ctx.credentials), Accept: ACCEPT });
@@ -100,6 +113,7 @@ export function manifestWorkload(): Workload {
         await skopeoCopy(`oci:${layout}:v1`, `docker://${server.host}/bench/manifest:v1`, { destCreds: ctx.credentials });
       }
       await rm(layout, { recursive: true, force: true });
+      single = await startBerth({ work: ctx.work, dataDir: ctx.berth.dataDir, htpasswd: ctx.htpasswd, credentials: ctx.credentials, workers: 1 });
       if (ctx.quick) {
         offeredRate = 200;
         return;
@@ -115,6 +129,20 @@ export function manifestWorkload(): Workload {
     async round(ctx, round) {
       await slot(ctx, 'manifest', ctx.berth, round, () => runServer(ctx, ctx.berth, 'subject'));
       await slot(ctx, 'manifest', ctx.distribution, round, () => runServer(ctx, ctx.distribution, 'baseline'));
+      // Scaling: the closed-loop GET rate at 128 connections, 1 worker then 2, back to back.
+      for (const [server, side] of [
+        [single!, 'baseline'],
+        [ctx.berth, 'subject'],
+      ] as const) {
+        const result = await wrk({ url: url(server), method: 'GET', headers: headers(ctx), connections: 128, seconds: ctx.sizes.manifestSeconds, threads: 2, work: ctx.work });
+        check(ctx, server, 'GET c128 (scaling)', result);
+        ctx.results.record(WORKER_SCALING, side, result.requestsPerSecond);
+        ctx.log(`  berth, ${side === 'baseline' ? '1 worker' : '2 workers'}: GET c128 ${result.requestsPerSecond.toFixed(0)} req/s`);
+      }
+    },
+    async teardown() {
+      await single?.stop();
+      single = undefined;
     },
   };
 }

@@ -2,7 +2,7 @@
 // credentials.ts for where it lives). login checks them against the registry before
 // anything is written, so a wrong password leaves the file as it was.
 import type { Command } from 'commander';
-import { lookupCredentials, readAuthFile, registryOfKey, removeCredentials, setCredentials, setRecordedTransport, withoutRecordedTransports, writeAuthFile } from '../client/auth-file.js';
+import { lookupCredentials, readAuthFile, recordedTransport, registryOfKey, removeCredentials, setCredentials, setRecordedTransport, withoutRecordedTransports, writeAuthFile } from '../client/auth-file.js';
 import { UnauthorizedError } from '../client/errors.js';
 import { CliError } from './cli-error.js';
 import { addConnectionOptions, openConnection, transportToRecord, type ConnectionFlags } from './clients.js';
@@ -84,8 +84,9 @@ async function logout(registryArgument: string | undefined, flags: LogoutFlags):
   if (registryArgument === undefined) throw new CliError('which registry?', 'berth logout REGISTRY, or --all');
   const registry = registryOfKey(registryArgument);
   const { file: withoutCredentials, removed } = removeCredentials(current, registry);
+  const recorded = recordedTransport(current, registry) !== undefined;
   const updated = setRecordedTransport(withoutCredentials, registry, undefined);
-  if (!removed) {
+  if (!removed && !recorded) {
     const docker = dockerConfigPath();
     const inDocker = lookupCredentials(await readAuthFile(docker).catch(() => ({ auths: {} })), registry);
     throw new CliError(
@@ -94,7 +95,8 @@ async function logout(registryArgument: string | undefined, flags: LogoutFlags):
     );
   }
   await writeAuthFile(file, updated);
-  process.stdout.write(`Removed login credentials for ${registry}\n`);
+  // Credentials removed by another tool may leave the transport `berth login` recorded.
+  process.stdout.write(removed ? `Removed login credentials for ${registry}\n` : `Removed the recorded transport for ${registry} (no credentials were saved)\n`);
 }
 
 export function registerLoginCommands(program: Command): void {

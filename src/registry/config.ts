@@ -48,6 +48,10 @@ export const UI_DEFAULTS: UiConfig = { enabled: true, readOnlyUsers: [], session
 
 export interface RegistryConfig {
   readonly addr: string;
+  /** Worker processes behind the listening socket; undefined: one per CPU. */
+  readonly workers: number | undefined;
+  /** How long /readyz answers 503 at shutdown before the listener closes (load balancers drain). */
+  readonly drainDelayMs: number;
   /** The filesystem driver's directory (holds docker/registry/v2); unused when `s3` is set. */
   readonly dataDir: string;
   /** The S3 driver's bucket; undefined: the filesystem at `dataDir`. */
@@ -82,6 +86,8 @@ export interface RegistryConfig {
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   addr: '127.0.0.1:5000',
+  workers: undefined,
+  drainDelayMs: 0,
   s3: undefined,
   htpasswd: undefined,
   realm: 'Registry Realm',
@@ -143,6 +149,8 @@ const berthS3Schema = z
 const berthFileSchema = z
   .object({
     addr: z.string().optional(),
+    workers: z.number().int().min(1).max(256).optional(),
+    drainDelay: duration.optional(),
     dataDir: z.string().optional(),
     storage: z.object({ s3: berthS3Schema.optional() }).strict().optional(),
     htpasswd: z.string().optional(),
@@ -336,6 +344,8 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
     warnings: [],
     values: dropUndefined({
       addr: b.addr,
+      workers: b.workers,
+      drainDelayMs: b.drainDelay,
       dataDir: b.dataDir,
       s3,
       htpasswd: b.htpasswd,

@@ -52,12 +52,20 @@ export class UploadLimiter {
   }
 }
 
+/** What the server asks of an auth-failure limiter: local, or shared between worker processes. */
+export interface AuthFailureTracker {
+  /** Milliseconds the address stays blocked, or 0. */
+  blockedFor(address: string, now?: number): number;
+  /** Records a rejected credential; true when this failure starts a block. */
+  recordFailure(address: string, now?: number): boolean;
+}
+
 interface FailureRecord {
   failures: number[];
   blockedUntil: number;
 }
 
-export class AuthFailureLimiter {
+export class AuthFailureLimiter implements AuthFailureTracker {
   private readonly records = new Map<string, FailureRecord>();
 
   constructor(private readonly settings: LimitSettings) {}
@@ -70,6 +78,11 @@ export class AuthFailureLimiter {
 
   /** Records a rejected credential; true when this failure starts a block. */
   recordFailure(address: string, now = Date.now()): boolean {
+    return this.record(address, now) !== undefined;
+  }
+
+  /** Records a rejected credential; the end of the block it starts, if it starts one. */
+  record(address: string, now = Date.now()): number | undefined {
     if (this.records.size >= MAX_TRACKED_ADDRESSES && !this.records.has(address)) this.prune(now);
     const record = this.records.get(address) ?? { failures: [], blockedUntil: 0 };
     record.failures = record.failures.filter((at) => now - at < this.settings.authFailureWindowMs);
@@ -78,9 +91,16 @@ export class AuthFailureLimiter {
     if (record.failures.length >= this.settings.maxAuthFailures && record.blockedUntil <= now) {
       record.blockedUntil = now + this.settings.authBlockMs;
       record.failures = [];
-      return true;
+      return record.blockedUntil;
     }
-    return false;
+    return undefined;
+  }
+
+  /** Blocks an address until `until` (a block decided elsewhere: another worker's primary). */
+  block(address: string, until: number): void {
+    const record = this.records.get(address) ?? { failures: [], blockedUntil: 0 };
+    record.blockedUntil = Math.max(record.blockedUntil, until);
+    this.records.set(address, record);
   }
 
   private prune(now: number): void {

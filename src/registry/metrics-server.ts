@@ -2,18 +2,23 @@
 // `/livez` and `/readyz`, kept off the registry port like registry:2's debug server.
 import { createServer, type Server } from 'node:http';
 import type { HealthCheck } from './health.js';
-import type { RegistryMetrics } from './metrics.js';
 import { listenOn } from '../util/listen.js';
+
+/** Where the metrics text comes from: one registry's metrics, or every worker's, aggregated. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 export class MetricsServer {
   readonly server: Server;
 
-  constructor(metrics: RegistryMetrics, health: HealthCheck) {
+  constructor(metrics: MetricsSource, health: HealthCheck) {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
-        metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+        metrics.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
           () => res.writeHead(500).end('metrics unavailable\n'),
         );
         return;

@@ -44,19 +44,23 @@ export class RegistryMetrics {
   readonly gcBytesFreed: Gauge;
   readonly gcLastRun: Gauge;
 
-  /** `gcStatus` reads the GC record in the data directory at scrape time. */
+  /**
+   * `gcStatus` reads the GC record in the storage at scrape time. Every worker of a
+   * `--workers` registry reads the same record, so across workers it is the max, not the sum.
+   */
   constructor(gcStatus?: () => Promise<GcStatus>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_registry_' });
     const fromStatus = (pick: (status: GcStatus) => number) =>
       async function (this: Gauge): Promise<void> {
         if (gcStatus) this.set(pick(await gcStatus()));
       };
-    this.gcRuns = new Gauge({ name: 'berth_registry_gc_runs_total', help: 'Garbage collections recorded in the data directory', registers: [this.registry], collect: fromStatus((s) => s.runs) });
-    this.gcBytesFreed = new Gauge({ name: 'berth_registry_gc_bytes_freed_total', help: 'Bytes freed by recorded garbage collections', registers: [this.registry], collect: fromStatus((s) => s.bytesFreed) });
+    this.gcRuns = new Gauge({ name: 'berth_registry_gc_runs_total', help: 'Garbage collections recorded in the data directory', registers: [this.registry], aggregator: 'max', collect: fromStatus((s) => s.runs) });
+    this.gcBytesFreed = new Gauge({ name: 'berth_registry_gc_bytes_freed_total', help: 'Bytes freed by recorded garbage collections', registers: [this.registry], aggregator: 'max', collect: fromStatus((s) => s.bytesFreed) });
     this.gcLastRun = new Gauge({
       name: 'berth_registry_gc_last_run_timestamp_seconds',
       help: 'End time of the last recorded garbage collection',
       registers: [this.registry],
+      aggregator: 'max',
       collect: fromStatus((s) => (s.lastRunEnd ? Date.parse(s.lastRunEnd) / 1000 : 0)),
     });
   }

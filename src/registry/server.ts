@@ -14,7 +14,7 @@ import type { RegistrySettings, RequestContext } from './context.js';
 import { RegistryError } from './errors.js';
 import { HealthCheck } from './health.js';
 import { API_VERSION_HEADER, drainBody, hasBody, sendRegistryError } from './http-util.js';
-import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type LimitSettings, type TimeoutSettings } from './limits.js';
+import { AuthFailureLimiter, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, UploadLimiter, type AuthFailureTracker, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { RegistryMetrics } from './metrics.js';
 import { allowedMethods, handlerFor, route, type EndpointKind } from './router.js';
 import { UploadStateCodec } from './upload-state.js';
@@ -40,6 +40,10 @@ export interface RegistryServerOptions {
   readonly timeouts?: Partial<TimeoutSettings>;
   readonly tls?: TlsMaterial;
   readonly metrics?: RegistryMetrics;
+  /** Shared between worker processes (cluster.ts); default: this process's own. */
+  readonly authFailures?: AuthFailureTracker;
+  /** How long /readyz answers 503 before the listener closes at shutdown (load balancers drain). */
+  readonly drainDelayMs?: number;
   /** Optional features with their own paths beside /v2 (zot's extensions: a UI, a token endpoint). */
   readonly extensions?: readonly RegistryExtension[];
 }
@@ -108,7 +112,7 @@ export class RegistryServer {
   private readonly sockets = new Set<Socket>();
   private readonly socketBytes = new WeakMap<Socket, { read: number; written: number }>();
   private readonly uploads: UploadLimiter;
-  private readonly authFailures: AuthFailureLimiter;
+  private readonly authFailures: AuthFailureTracker;
   private readonly uploadStates: UploadStateCodec;
 
   constructor(private readonly options: RegistryServerOptions) {
@@ -118,7 +122,7 @@ export class RegistryServer {
     this.health = new HealthCheck(options.storage);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.uploads = new UploadLimiter(limits.maxUploadsPerClient);
-    this.authFailures = new AuthFailureLimiter(limits);
+    this.authFailures = options.authFailures ?? new AuthFailureLimiter(limits);
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     const serverOptions = {
       requestTimeout: 0, // uploads may take as long as they keep sending
@@ -311,6 +315,9 @@ export class RegistryServer {
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes. */
   async close(graceMs = 30_000): Promise<void> {
     this.health.shuttingDown = true;
+    // /readyz answers 503 from now on, while requests are still served: a load balancer
+    // that checks it takes this replica out before its listener goes away.
+    if (this.options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.drainDelayMs));
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Keep-alive connections go idle as their last request ends; close them as they do.
     const sweeper = setInterval(() => this.server.closeIdleConnections(), 100);

@@ -140,6 +140,8 @@ class Collector {
   /** With deleteUntagged: revisions kept, per repository. */
   private readonly kept = new Map<string, Set<string>>();
   private readonly manifests = new Map<string, Manifest | null>();
+  /** Every blob the sweep's walk found. */
+  private readonly stored = new Set<string>();
   private cutoff = 0;
   private readonly report: GcReport;
 
@@ -212,23 +214,21 @@ class Collector {
     return content ? parseDigest(content.toString('utf8').trim()) : undefined;
   }
 
+  /**
+   * A repository's revisions from one walk of its revision links (their last write comes
+   * with the listing: no request per revision on S3), with their manifests read many at
+   * a time, so marking finds them cached.
+   */
   private async listRevisions(repository: string): Promise<Revision[]> {
-    const digests: Digest[] = [];
-    for (const algorithm of SUPPORTED_ALGORITHMS) {
-      for (const entry of await this.driver.list(`${revisionsDirectory(repository)}/${algorithm}`)) {
-        const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
-        if (digest) digests.push(digest);
-      }
+    const root = revisionsDirectory(repository);
+    const found: Revision[] = [];
+    for await (const file of this.driver.walk(root)) {
+      const entry = /^([a-z0-9]+)\/([0-9a-f]+)\/link$/.exec(file.path.slice(root.length + 1));
+      const digest = entry ? parseDigest(`${entry[1]}:${entry[2]}`) : undefined;
+      if (digest) found.push({ digest, linkUsedMs: file.modifiedMs });
     }
-    // Each revision is a request or two on S3: many at a time.
-    const found = await mapLimit(digests, CONCURRENCY, async (digest): Promise<Revision | undefined> => {
-      const linkPath = `${revisionLinkDirectory(repository, digest)}/link`;
-      const [linked, usedMs] = await Promise.all([this.readLink(linkPath), this.driver.lastUsed(linkPath)]);
-      // Manifests are read now, many at a time, so marking finds them cached.
-      if (linked) await this.loadManifest(linked);
-      return linked && usedMs !== undefined ? { digest: linked, linkUsedMs: usedMs } : undefined;
-    });
-    return found.filter((revision): revision is Revision => revision !== undefined);
+    await mapLimit(found, CONCURRENCY, (revision) => this.loadManifest(revision.digest));
+    return found;
   }
 
   private async markRepository(repository: string, revisions: readonly Revision[]): Promise<void> {
@@ -236,11 +236,9 @@ class Collector {
       for (const revision of revisions) await this.markManifest(repository, revision.digest);
       return;
     }
-    for (const entry of await this.driver.list(tagsDirectory(repository))) {
-      if (!entry.isDirectory) continue;
-      const digest = await this.readLink(tagCurrentLinkPath(repository, entry.name));
-      if (digest) await this.markManifest(repository, digest);
-    }
+    const tags = (await this.driver.list(tagsDirectory(repository))).filter((entry) => entry.isDirectory);
+    const targets = await mapLimit(tags, CONCURRENCY, (entry) => this.readLink(tagCurrentLinkPath(repository, entry.name)));
+    for (const digest of targets) if (digest) await this.markManifest(repository, digest);
     for (const revision of revisions) {
       if (revision.linkUsedMs >= this.cutoff) await this.markManifest(repository, revision.digest);
     }
@@ -323,20 +321,26 @@ class Collector {
   // ---- blobs ---------------------------------------------------------------------
 
   private async sweepBlobs(): Promise<void> {
-    const unmarked: Array<{ digest: Digest; size: number }> = [];
+    const unmarked: Array<{ digest: Digest; size: number; modifiedMs: number }> = [];
     for await (const file of this.driver.walk(BLOBS_ROOT)) {
       const digest = blobOfDataPath(file.path);
       if (!digest) continue;
       this.report.blobs += 1;
-      if (!this.marked.has(digest.value)) unmarked.push({ digest, size: file.size });
+      this.stored.add(digest.value);
+      if (!this.marked.has(digest.value)) unmarked.push({ digest, size: file.size, modifiedMs: file.modifiedMs });
     }
-    await mapLimit(unmarked, CONCURRENCY, ({ digest, size }) => this.sweepBlob(digest, size));
+    await mapLimit(unmarked, CONCURRENCY, (blob) => this.sweepBlob(blob.digest, blob.size, blob.modifiedMs));
     this.report.deleted.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   }
 
-  private async sweepBlob(digest: Digest, size: number): Promise<void> {
+  /**
+   * `modifiedMs` is the blob's last write as the walk saw it: newer than the cutoff, it
+   * stays. Otherwise its last use (a touch may be newer than the write) is looked at, and
+   * the reclaim decides for good: its check runs after the claim.
+   */
+  private async sweepBlob(digest: Digest, size: number, modifiedMs: number): Promise<void> {
     const data = blobDataPath(digest);
-    const usedMs = await this.driver.lastUsed(data);
+    const usedMs = modifiedMs >= this.cutoff ? modifiedMs : await this.driver.lastUsed(data);
     if (usedMs === undefined) return;
     if (usedMs >= this.cutoff) {
       this.report.keptRecent += 1;
@@ -364,14 +368,16 @@ class Collector {
   // ---- layer links ---------------------------------------------------------------
 
   private async removeDanglingLayerLinks(repository: string): Promise<void> {
-    const deleted = this.dryRun ? new Set(this.report.deleted.map((d) => d.digest)) : undefined;
+    const deleted = new Set(this.report.deleted.map((d) => d.digest));
     for (const algorithm of SUPPORTED_ALGORITHMS) {
       for (const entry of await this.driver.list(`${repositoryPath(repository)}/_layers/${algorithm}`)) {
         const digest = entry.isDirectory ? parseDigest(`${algorithm}:${entry.name}`) : undefined;
         if (!digest) continue;
         const data = blobDataPath(digest);
-        const present = (await this.driver.stat(data)) !== undefined && !deleted?.has(digest.value);
-        if (present) continue;
+        // The sweep's walk saw what is stored (less what it deleted); only a link to a blob
+        // it did not see is looked at again: the blob may have arrived since.
+        if (this.stored.has(digest.value) && !deleted.has(digest.value)) continue;
+        if (!this.dryRun && (await this.driver.stat(data)) !== undefined) continue;
         const dir = layerLinkDirectory(repository, digest);
         if (await this.usedSinceCutoff(`${dir}/link`)) continue;
         if (this.dryRun) {

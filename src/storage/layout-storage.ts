@@ -64,7 +64,17 @@ export interface LayoutStorageOptions {
    * tag and referrer listings follow directory mtimes instead and are never stale.
    */
   readonly listingMaxAgeMs?: number;
+  /**
+   * Told of every change this process makes that other processes' caches must see (a
+   * new repository, a listing that changed): worker processes relay it to their
+   * siblings, which apply it with applyChange(), so a client sees its own pushes whichever
+   * worker answers next.
+   */
+  readonly onChange?: (change: StorageChange) => void;
 }
+
+/** A change to what the caches of other processes serving the same storage hold. */
+export type StorageChange = { readonly kind: 'repository'; readonly repository: string } | { readonly kind: 'listing'; readonly path: string };
 
 /** Parses a link file (`sha256:<hex>`); undefined when it is not a digest. */
 function parseLink(content: Buffer | undefined): Digest | undefined {
@@ -95,6 +105,20 @@ export class LayoutStorage implements RegistryStorage {
     });
   }
 
+  /** Applies a change this process made, and tells the other processes. */
+  private changed(change: StorageChange): void {
+    // A repository already known here was announced before (or found by a walk).
+    if (change.kind === 'repository' && this.catalog.has(change.repository)) return;
+    this.applyChange(change);
+    this.options.onChange?.(change);
+  }
+
+  /** Applies a change another process made to what this one caches. */
+  applyChange(change: StorageChange): void {
+    if (change.kind === 'repository') this.catalog.add(change.repository);
+    else this.listings.invalidate(change.path);
+  }
+
   // ---- links -------------------------------------------------------------------
 
   private async readLink(path: string): Promise<Digest | undefined> {
@@ -113,7 +137,7 @@ export class LayoutStorage implements RegistryStorage {
 
   private async linkLayer(repository: string, digest: Digest): Promise<void> {
     await this.writeLink(layerLinkDirectory(repository, digest), digest);
-    this.catalog.add(repository);
+    this.changed({ kind: 'repository', repository });
   }
 
   // ---- blobs -------------------------------------------------------------------
@@ -259,8 +283,8 @@ export class LayoutStorage implements RegistryStorage {
 
     await this.storeManifestBlob(digest, bytes);
     await this.writeLink(revisionLinkDirectory(repository, digest), digest);
-    this.listings.invalidate(`${revisionsDirectory(repository)}/${digest.algorithm}`);
-    this.catalog.add(repository);
+    this.changed({ kind: 'listing', path: `${revisionsDirectory(repository)}/${digest.algorithm}` });
+    this.changed({ kind: 'repository', repository });
     const tags = [...new Set([...(claimed ? [] : [reference]), ...(request.extraTags ?? [])])];
     for (const tag of tags) await this.setTag(repository, tag, digest);
     return { ok: true, digest: digest.value, manifest: parsed.manifest, tags };
@@ -298,18 +322,39 @@ export class LayoutStorage implements RegistryStorage {
     if (isNew) await this.driver.putContent(current, digest.value);
     await this.writeLink(tagIndexLinkDirectory(repository, tag, digest), digest);
     if (!isNew) await this.driver.putContent(current, digest.value);
-    this.listings.invalidate(tagsDirectory(repository));
+    this.changed({ kind: 'listing', path: tagsDirectory(repository) });
   }
 
   async deleteManifest(repository: string, digest: Digest): Promise<boolean> {
     if (!(await this.revisionExists(repository, digest))) return false;
-    // Every tag is looked at (as distribution does), many at a time: on S3 each is a request.
-    const tags = (await this.listTags(repository)) ?? [];
-    const targets = await mapLimit(tags, 32, (tag) => this.resolveTag(repository, tag));
-    for (const [i, tag] of tags.entries()) if (targets[i]?.value === digest.value) await this.deleteTag(repository, tag);
+    for (const tag of await this.tagsPointingAt(repository, digest)) await this.deleteTag(repository, tag);
     await this.driver.delete(revisionLinkDirectory(repository, digest));
-    this.listings.invalidate(`${revisionsDirectory(repository)}/${digest.algorithm}`);
+    this.changed({ kind: 'listing', path: `${revisionsDirectory(repository)}/${digest.algorithm}` });
     return true;
+  }
+
+  /**
+   * The tags whose current link names `digest`. Where reads are local (the filesystem),
+   * every tag's link is read, as distribution does. Where each read is a request (S3),
+   * one walk of the tags finds the few candidates instead: a tag that ever pointed at a
+   * manifest has an index entry for it (distribution writes one too), and only those
+   * candidates' current links are read.
+   */
+  private async tagsPointingAt(repository: string, digest: Digest): Promise<string[]> {
+    let candidates: string[];
+    if (this.driver.listsInBulk) {
+      const root = tagsDirectory(repository);
+      const found = new Set<string>();
+      for await (const file of this.driver.walk(root)) {
+        const entry = /^([^/]+)\/index\/([a-z0-9]+)\/([0-9a-f]+)\/link$/.exec(file.path.slice(root.length + 1));
+        if (entry && `${entry[2]}:${entry[3]}` === digest.value) found.add(entry[1]!);
+      }
+      candidates = [...found];
+    } else {
+      candidates = [...((await this.listTags(repository)) ?? [])];
+    }
+    const targets = await mapLimit(candidates, 32, (tag) => this.resolveTag(repository, tag));
+    return candidates.filter((_, i) => targets[i]?.value === digest.value);
   }
 
   async deleteTag(repository: string, tag: string): Promise<boolean> {
@@ -323,7 +368,7 @@ export class LayoutStorage implements RegistryStorage {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     } finally {
-      this.listings.invalidate(tagsDirectory(repository));
+      this.changed({ kind: 'listing', path: tagsDirectory(repository) });
     }
     await this.driver.delete(trash);
     return true;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createDigester, digestFromHash, type Digest } from '../oci/digest.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { contentStream } from './content-stream.js';
-import type { FileWriter, StorageDriver } from './driver/driver.js';
+import { WriterGoneError, type FileWriter, type StorageDriver } from './driver/driver.js';
 import { uploadDataPath, uploadDirectory, uploadStartedAtPath } from './layout.js';
 import type { AppendResult, ChunkOptions, UploadFailure, UploadStatus } from './types.js';
 
@@ -96,7 +96,13 @@ export class UploadArea {
     this.sessions.delete(key);
     // On a failed append the session stays forgotten: what was stored is unknown, and
     // the hash is rebuilt from the stored bytes at commit.
-    const outcome = await writer.append(body, (chunk) => session?.hasher.update(chunk));
+    let outcome;
+    try {
+      outcome = await writer.append(body, (chunk) => session?.hasher.update(chunk));
+    } catch (error) {
+      if (error instanceof WriterGoneError) return { ok: false, reason: 'upload-unknown' };
+      throw error;
+    }
     if (session) this.remember(repository, id, { hasher: session.hasher, offset: outcome.size });
     const received = outcome.size - before;
     if (outcome.bodyFailed) return { ok: false, reason: 'incomplete-body', offset: outcome.size };
@@ -120,7 +126,12 @@ export class UploadArea {
     } else if (isOutOfStep(options, writer.size)) {
       return { ok: false, reason: 'range-mismatch', offset: writer.size };
     }
-    await writer.commit();
+    try {
+      await writer.commit();
+    } catch (error) {
+      if (error instanceof WriterGoneError) return { ok: false, reason: 'upload-unknown' };
+      throw error;
+    }
     const dataPath = uploadDataPath(repository, id);
     const session = this.sessions.get(this.key(repository, id));
     let actual: Digest;

@@ -104,6 +104,15 @@ test('insecure in registries.conf ($CONTAINERS_REGISTRIES_CONF): login, pull, pu
   await cli.berth(['logout', hub]);
   const saved = JSON.parse(await readFile(cli.authFile, 'utf8')) as Record<string, unknown>;
   assert.equal(saved['berth'], undefined);
+  // Credentials removed by another tool, the transport record left behind: logout forgets it too.
+  await writeIn(conf, `[[registry]]\nlocation = "${hub}"\ninsecure = true\n`);
+  await cli.berth(['login', '-u', TEST_USER, '--password-stdin', hub], { input: TEST_PASSWORD });
+  const withRecord = JSON.parse(await readFile(cli.authFile, 'utf8')) as { auths: Record<string, unknown>; berth?: unknown };
+  assert.ok(withRecord.berth, 'login recorded the transport');
+  await writeFile(cli.authFile, JSON.stringify({ ...withRecord, auths: {} }));
+  const out = await cli.berth(['logout', hub]);
+  assert.match(out.stdout, /Removed the recorded transport/);
+  assert.equal((JSON.parse(await readFile(cli.authFile, 'utf8')) as Record<string, unknown>)['berth'], undefined);
 });
 
 test('insecure in a registries.conf.d drop-in (a host entry covers host:port, as in podman)', async () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startBerthProcess } from '../support/berth.js';
-import { CRASH_CONFIG, CRASH_CYCLES, crashUnderPushers } from '../support/crash-run.js';
+import { CRASH_CYCLES, crashConfig, crashUnderPushers } from '../support/crash-run.js';
 import { freePort } from '../support/net.js';
 import { stopAll } from '../support/process.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
@@ -23,7 +23,7 @@ test(`SIGKILL at random moments under 32 pushers, ${CRASH_CYCLES} cycles: nothin
   const dataDir = path.join(work, 'data');
   const port = await freePort();
   const config = path.join(work, 'berth.yaml');
-  await writeFile(config, CRASH_CONFIG);
+  await writeFile(config, crashConfig());
   await crashUnderPushers(t, {
     start: () => startBerthProcess(['--config', config], { port, dataDir }),
     check: () => checkDisk(dataDir),

@@ -4,9 +4,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
+import { startBerth, startBerthProcess, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
+import { stopAll, waitFor } from '../support/process.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
 
 const NEW_PASSWORD = 'n3w-secret';
@@ -54,8 +56,22 @@ before(async () => {
 
 after(async () => {
   await registry?.stop();
+  await stopAll();
   await removeScratchDirs();
 });
+
+/** GET on a connection of its own (the cluster spreads connections over its workers). */
+function getOnNewConnection(host: string, pathname: string, cookie: string): Promise<number> {
+  const [hostname, port] = host.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port: Number(port), path: pathname, agent: false, headers: { Cookie: cookie } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
 
 test('pages and assets: HTML with the CSP and framing headers, hashed assets gzipped and cacheable, 404 for the rest', async () => {
   const page = await fetch(url('/ui/storage'));
@@ -175,4 +191,28 @@ test('repeated wrong sign-ins from one address are answered 429 for a while', as
   const blocked = await attempt();
   assert.equal(blocked.status, 429);
   assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+});
+
+test('with --workers 2, a session opened on one worker is accepted by the other (signed with the shared secret)', async () => {
+  const served = await startBerthProcess(['--workers', '2', '--htpasswd', htpasswd]);
+  try {
+    // /v2/ answers once one worker listens; the primary says when both do.
+    await waitFor('both workers listening', async () => ((await served.logs()).includes('"workers":2,"msg":"registry listening"') ? true : undefined));
+    const response = await fetch(`${served.url}/ui/api/session`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: TEST_USER, password: TEST_PASSWORD }),
+    });
+    assert.equal(response.status, 200);
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push(await getOnNewConnection(served.host, i % 2 === 0 ? '/ui/api/session' : '/v2/_catalog', cookie));
+    assert.deepEqual(statuses, Array(8).fill(200));
+  } finally {
+    await served.stop();
+  }
+  // Read once the processes have exited: workers write their logs asynchronously.
+  const answered = (await served.logs()).split('\n').filter((line) => /"path":"\/(ui\/api\/session|v2\/_catalog)","status":200/.test(line));
+  const pids = new Set(answered.map((line) => (JSON.parse(line) as { pid: number }).pid));
+  assert.ok(pids.size >= 2, `the requests were answered by ${pids.size} worker(s)`);
 });

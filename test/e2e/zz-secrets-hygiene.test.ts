@@ -1,16 +1,19 @@
 // Runs last (files run in name order): reads every log and CLI output the suite
-// produced and fails if a password, a Basic credential or a bearer token shows up.
+// produced and fails if a password, a Basic credential, a bearer token or an S3 secret
+// key shows up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TEST_PASSWORD, TEST_USER } from '../support/berth.js';
 import { TEST_LOG_DIR } from '../support/logs.js';
+import { S3_TEST_SECRET } from '../support/seaweedfs.js';
 
 /** Every password the test suite uses with the default user, and the encodings they travel in. */
 function secrets(): string[] {
   const passwords = [TEST_PASSWORD, 'wrong-password', 'not-the-password', 'n3w-secret'];
-  return passwords.flatMap((password) => [password, Buffer.from(`${TEST_USER}:${password}`).toString('base64')]);
+  // The S3 secret key of every test engine, and the wrong one the start-up test tries.
+  return [...passwords.flatMap((password) => [password, Buffer.from(`${TEST_USER}:${password}`).toString('base64')]), S3_TEST_SECRET, 'not-the-secret'];
 }
 
 test('no log line or CLI output of the test suite carries a secret', async () => {

@@ -6,12 +6,13 @@
 // are reclaimed after the configured age and `berth registry fsck` is clean.
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { HttpTransport } from '../../src/client/transport.js';
 import { TEST_PASSWORD, TEST_USER, type TestRegistry } from './berth.js';
+import { rawImage, sha256 } from './images.js';
 import { run, waitFor } from './process.js';
 import { BERTH_BIN } from './tools.js';
 
@@ -25,7 +26,6 @@ interface Acked {
   readonly blobs: ReadonlyArray<{ digest: string; bytes: Buffer }>;
 }
 
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Layers every pusher shares, so concurrent uploads of one blob happen all the time. */
@@ -33,18 +33,7 @@ const SHARED = Array.from({ length: 4 }, (_, i) => Buffer.concat([Buffer.from(`s
 
 function makeImage(pusher: number, round: number): { blobs: Array<{ digest: string; bytes: Buffer }>; manifest: Buffer } {
   const distinct = randomBytes(32 * 1024 + Math.floor(Math.random() * 512 * 1024));
-  const shared = SHARED[(pusher + round) % SHARED.length]!;
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, pusher, round }));
-  const blobs = [config, shared, distinct].map((bytes) => ({ digest: sha256(bytes), bytes }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs[0]!.digest, size: config.length },
-      layers: blobs.slice(1).map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: b.digest, size: b.bytes.length })),
-    }),
-  );
-  return { blobs, manifest };
+  return rawImage({ pusher, round }, [SHARED[(pusher + round) % SHARED.length]!, distinct]);
 }
 
 /** The storage a crash run works on, read directly (not through Berth). */
@@ -57,14 +46,23 @@ export interface CrashStorage {
   countUploadSessions(): Promise<number>;
   /** How `berth registry fsck` names the storage. */
   readonly fsckArgs: readonly string[];
+  /** Kill-and-restart cycles (default CRASH_CYCLES). */
+  readonly cycles?: number;
+  /** How long a push request may take before the pusher gives up on it (default 5 s). */
+  readonly requestTimeoutMs?: number;
+  /** How long the abandoned sessions may take to be purged at the end (default 20 s). */
+  readonly purgeWaitMs?: number;
 }
 
-/** Berth's config lines for a crash run: abandoned sessions are purged after 3 seconds. */
-export const CRASH_CONFIG = 'uploadPurgeAge: 3s\nuploadPurgeInterval: 1s\nshutdownGrace: 1s\nlogLevel: warn\n';
+/** Berth's config lines for a crash run: abandoned sessions are purged after `purgeAge`. */
+export function crashConfig(purgeAge = '3s', purgeInterval = '1s'): string {
+  return `uploadPurgeAge: ${purgeAge}\nuploadPurgeInterval: ${purgeInterval}\nshutdownGrace: 1s\nlogLevel: warn\n`;
+}
 
 export async function crashUnderPushers(t: TestContext, storage: CrashStorage): Promise<void> {
+  const cycles = storage.cycles ?? CRASH_CYCLES;
   let registry = await storage.start();
-  const transport = new HttpTransport({ maxSockets: 64, timeoutMs: 5000 });
+  const transport = new HttpTransport({ maxSockets: 64, timeoutMs: storage.requestTimeoutMs ?? 5000 });
   const client = new RegistryClient({ registry: registry.host, credentials: () => ({ username: TEST_USER, password: TEST_PASSWORD }), attempts: 1, transport });
   const acked: Acked[] = [];
   let verifiedUpTo = 0;
@@ -112,7 +110,7 @@ export async function crashUnderPushers(t: TestContext, storage: CrashStorage): 
   const workers = Array.from({ length: PUSHERS }, (_, i) => pusher(i));
   let blobsHashed = 0;
   try {
-    for (let cycle = 1; cycle <= CRASH_CYCLES; cycle++) {
+    for (let cycle = 1; cycle <= cycles; cycle++) {
       // Let pushes make progress after each restart, then kill at a random moment
       // while the 32 pushers are mid-flight.
       const before = acked.length;
@@ -136,11 +134,11 @@ export async function crashUnderPushers(t: TestContext, storage: CrashStorage): 
   // Everything acknowledged over the whole run, once more, in full.
   const final = await verify(acked);
   blobsHashed += final.blobs;
-  assert.ok(acked.length >= CRASH_CYCLES, `pushes kept succeeding between crashes (${acked.length} acknowledged)`);
+  assert.ok(acked.length >= cycles, `pushes kept succeeding between crashes (${acked.length} acknowledged)`);
   assert.ok(failedDuringCrash > 0, 'kills interrupted pushes (otherwise the test proves nothing)');
 
   // Sessions cut off by the kills are reclaimed once older than uploadPurgeAge (3s).
-  await waitFor('abandoned upload sessions to be purged', async () => ((await storage.countUploadSessions()) === 0 ? true : undefined), 20_000);
+  await waitFor('abandoned upload sessions to be purged', async () => ((await storage.countUploadSessions()) === 0 ? true : undefined), storage.purgeWaitMs ?? 20_000);
   await registry.stop();
   transport.close();
 
@@ -149,7 +147,7 @@ export async function crashUnderPushers(t: TestContext, storage: CrashStorage): 
   assert.deepEqual(report.problems.filter((p) => p.severity === 'error'), []);
   assert.equal(fsck.code, 0);
   t.diagnostic(
-    `crash figures: cycles=${CRASH_CYCLES} pushes_attempted=${attempted} pushes_acknowledged=${acked.length} pushes_interrupted=${failedDuringCrash} ` +
+    `crash figures: cycles=${cycles} pushes_attempted=${attempted} pushes_acknowledged=${acked.length} pushes_interrupted=${failedDuringCrash} ` +
       `acknowledged_pushes_verified=${acked.length} blob_hashes_checked=${blobsHashed} fsck_blobs=${report.blobs} lost=0 corrupted=0`,
   );
 }

@@ -6,16 +6,16 @@
 // reachable blob is ever deleted. At the end the blobs only deleted images used are gone.
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { RegistryClient } from '../../src/client/registry-client.js';
 import { HttpTransport } from '../../src/client/transport.js';
 import { TEST_PASSWORD, TEST_USER, type TestRegistry } from './berth.js';
+import { rawImage } from './images.js';
 import { run } from './process.js';
 import { BERTH_BIN } from './tools.js';
 
 export const GC_ROUNDS = Number(process.env['BERTH_GC_ROUNDS'] ?? 15);
-const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const SHARED = Array.from({ length: 6 }, (_, i) => Buffer.concat([Buffer.from(`gc-shared-${i}`), randomBytes(64 * 1024)]));
 
@@ -33,10 +33,17 @@ export interface GcLoadTarget {
   readonly gcArgs: readonly string[];
   /** Whether the blob store still holds `digest` (read directly, not through Berth). */
   blobExists(digest: string): Promise<boolean>;
+  /** Collections to run (default GC_ROUNDS). */
+  readonly rounds?: number;
+  /** Each pusher's pause between pushes (default 150 ms); every image is checked after every round. */
+  readonly pushPauseMs?: number;
+  /** Pushers wait while this many images are live (the deleters make room); default: no bound. */
+  readonly maxLive?: number;
 }
 
 export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise<void> {
   const { registry } = target;
+  const rounds = target.rounds ?? GC_ROUNDS;
   const transport = new HttpTransport({ maxSockets: 32, timeoutMs: 20_000 });
   const client = new RegistryClient({ registry: registry.host, credentials: () => ({ username: TEST_USER, password: TEST_PASSWORD }), attempts: 1, transport });
   const live = new Map<string, Image>();
@@ -49,18 +56,10 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
 
   const pusher = async (id: number): Promise<void> => {
     for (let n = 0; !stopping; n++) {
+      while (!stopping && live.size >= (target.maxLive ?? Infinity)) await sleep(50);
       const repository = `gc/app${id % 3}`;
       const distinct = randomBytes(16 * 1024 + Math.floor(Math.random() * 128 * 1024));
-      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, id, n }));
-      const blobs = [config, SHARED[(id + n) % SHARED.length]!, distinct].map((bytes) => ({ digest: sha256(bytes), bytes }));
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs[0]!.digest, size: config.length },
-          layers: blobs.slice(1).map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: b.digest, size: b.bytes.length })),
-        }),
-      );
+      const { blobs, manifest } = rawImage({ id, n }, [SHARED[(id + n) % SHARED.length]!, distinct]);
       try {
         for (const blob of blobs) await client.pushBlob(repository, blob.digest, blob.bytes.length, () => Readable.from([blob.bytes]));
         const tag = `i${id}-${n}`;
@@ -72,7 +71,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
         // PUT fail cleanly (MANIFEST_BLOB_UNKNOWN); nothing was acknowledged.
         pushFailures += 1;
       }
-      await sleep(150);
+      await sleep(target.pushPauseMs ?? 150);
     }
   };
 
@@ -133,7 +132,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
   let blobsVerified = 0;
   try {
     await sleep(1500);
-    for (let round = 1; round <= GC_ROUNDS; round++) {
+    for (let round = 1; round <= rounds; round++) {
       const report = await gc(round % 2 === 0);
       swept += report.deleted;
       freed += report.bytesFreed;
@@ -145,7 +144,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
     await Promise.all(workers);
   }
   blobsVerified += await verifyLive(true);
-  assert.ok(pushes > GC_ROUNDS * 5, `pushes kept succeeding (${pushes} acknowledged, ${pushFailures} failed)`);
+  assert.ok(pushes > rounds * 5, `pushes kept succeeding (${pushes} acknowledged, ${pushFailures} failed)`);
   assert.ok(deletes > 0);
 
   // Quiet now: one more collection once everything is older than the grace period.
@@ -159,7 +158,7 @@ export async function gcUnderLoad(t: TestContext, target: GcLoadTarget): Promise
   for (const digest of orphans) assert.equal(await target.blobExists(digest), false, `${digest} was only used by deleted images but is still stored`);
   transport.close();
   t.diagnostic(
-    `gc-load figures: rounds=${GC_ROUNDS} pushes_acknowledged=${pushes} pushes_failed=${pushFailures} deletes=${deletes} blobs_swept=${swept} bytes_freed=${freed} ` +
+    `gc-load figures: rounds=${rounds} pushes_acknowledged=${pushes} pushes_failed=${pushFailures} deletes=${deletes} blobs_swept=${swept} bytes_freed=${freed} ` +
       `live_images=${live.size} blob_reads_verified=${blobsVerified} orphans_checked_gone=${orphans.size} reachable_blobs_lost=0`,
   );
 }

@@ -196,3 +196,21 @@ export async function writeArtifact(layout: LayoutWriter, options: { subject: De
   const manifest = await layout.blob(TYPES.oci.manifest, manifestBytes, { artifactType: options.artifactType });
   return { manifest, manifestBytes, config, layers: [layer] };
 }
+
+/**
+ * An OCI image manifest over a config (with `configFields` in it) and uncompressed tar
+ * layers, as bytes ready to push with a raw client: the load tests build many of these.
+ */
+export function rawImage(configFields: Record<string, unknown>, layers: readonly Buffer[]): { blobs: Array<{ digest: string; bytes: Buffer }>; manifest: Buffer } {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, ...configFields }));
+  const blobs = [config, ...layers].map((bytes) => ({ digest: sha256(bytes), bytes }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: TYPES.oci.manifest,
+      config: { mediaType: TYPES.oci.config, digest: blobs[0]!.digest, size: config.length },
+      layers: blobs.slice(1).map((b) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: b.digest, size: b.bytes.length })),
+    }),
+  );
+  return { blobs, manifest };
+}

@@ -12,6 +12,7 @@ import { freePort } from './net.js';
 import { startProcess, stopProcess, waitFor } from './process.js';
 import { scratchDir } from './tmp.js';
 import { tool } from './tools.js';
+import { weedMiniArgs, weedPorts } from './weed-args.js';
 
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
@@ -42,16 +43,13 @@ export interface Seaweed {
   thaw(): void;
 }
 
+/** The S3 secret every test engine uses (the secrets-hygiene test looks for it in every log). */
+export const S3_TEST_SECRET = 'berth-test-secret-key';
+
 export interface SeaweedOptions {
   readonly accessKey?: string;
   readonly secretKey?: string;
   readonly bucket?: string;
-}
-
-async function ports(): Promise<[number, number, number, number, number, number, number, number, number, number]> {
-  const chosen = new Set<number>();
-  while (chosen.size < 10) chosen.add(await freePort());
-  return [...chosen] as [number, number, number, number, number, number, number, number, number, number];
 }
 
 export async function startSeaweed(options: SeaweedOptions = {}): Promise<Seaweed> {
@@ -59,32 +57,14 @@ export async function startSeaweed(options: SeaweedOptions = {}): Promise<Seawee
   const dir = await scratchDir('seaweed-');
   await mkdir(path.join(dir, 'data'), { recursive: true });
   const accessKey = options.accessKey ?? 'berth-test';
-  const secretKey = options.secretKey ?? 'berth-test-secret-key';
+  const secretKey = options.secretKey ?? S3_TEST_SECRET;
   const bucket = options.bucket ?? 'berth';
-  const [s3, s3Grpc, master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, admin, adminGrpc] = await ports();
+  const ports = await weedPorts(freePort);
+  const s3 = ports[0];
   const logFile = path.join(dir, 'weed.log');
   const endpoint = `http://127.0.0.1:${s3}`;
-  const args = [
-    'mini',
-    `-dir=${path.join(dir, 'data')}`,
-    '-ip=127.0.0.1',
-    '-ip.bind=127.0.0.1',
-    `-s3.port=${s3}`,
-    `-s3.port.grpc=${s3Grpc}`,
-    `-master.port=${master}`,
-    `-master.port.grpc=${masterGrpc}`,
-    `-volume.port=${volume}`,
-    `-volume.port.grpc=${volumeGrpc}`,
-    `-filer.port=${filer}`,
-    `-filer.port.grpc=${filerGrpc}`,
-    `-admin.port=${admin}`,
-    `-admin.port.grpc=${adminGrpc}`,
-    '-admin.port.legacy=0',
-    '-s3.port.iceberg=0',
-    '-s3.port.lance=0',
-    '-webdav=false',
-    '-admin.ui=false',
-  ];
+  const args = weedMiniArgs(path.join(dir, 'data'), ports);
+
   let child: ChildProcess | undefined;
   const makeClient = (): S3Client =>
     new S3Client({

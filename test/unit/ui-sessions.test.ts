@@ -1,48 +1,57 @@
-// The UI's session cookies, CSRF tokens and the authorize() seam, without a browser.
+// The UI's signed session cookies, CSRF tokens and the authorize() seam, without a browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { everyoneMayAct, withReadOnlyUsers } from '../../src/registry/auth/authorize.js';
-import { csrfMatches, SessionStore } from '../../src/registry/ui/sessions.js';
+import { csrfMatches, SessionStore, type Session } from '../../src/registry/ui/sessions.js';
 
 const request = (cookie: string | undefined): IncomingMessage => ({ headers: cookie === undefined ? {} : { cookie } }) as IncomingMessage;
+const SECRET = Buffer.from('a shared secret of at least sixteen bytes');
+const store = (options: { secure?: boolean; secret?: Buffer; ttlMs?: number; maxEnded?: number } = {}): SessionStore =>
+  new SessionStore({ secret: options.secret ?? SECRET, ttlMs: options.ttlMs ?? 60_000, secure: options.secure ?? false, ...(options.maxEnded ? { maxEnded: options.maxEnded } : {}) });
 
 test('the session cookie is HttpOnly, SameSite=Strict and expiring; on TLS also Secure with the __Host- prefix', () => {
-  const plain = new SessionStore({ ttlMs: 60_000, secure: false });
-  const session = plain.create('admin', 'stamp', 1_000_000);
-  assert.equal(plain.cookieFor(session, 1_000_000), `berth_session=${session.id}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict`);
-  const tls = new SessionStore({ ttlMs: 60_000, secure: true });
+  const plain = store();
+  const { session, token } = plain.create('admin', 'stamp', 1_000_000);
+  assert.equal(plain.cookieFor(session, token, 1_000_000), `berth_session=${token}; Path=/; Max-Age=60; HttpOnly; SameSite=Strict`);
+  assert.match(token, /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+  const tls = store({ secure: true });
   const secure = tls.create('admin', 'stamp');
-  assert.match(tls.cookieFor(secure), /^__Host-berth_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/);
+  assert.match(tls.cookieFor(secure.session, secure.token), /^__Host-berth_session=v1\.[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/);
   assert.match(tls.clearingCookie(), /Max-Age=0; HttpOnly; SameSite=Strict; Secure$/);
 });
 
-test('a cookie names a live session, an unknown or expired one (invalid), or none', () => {
-  const store = new SessionStore({ ttlMs: 60_000, secure: false });
-  const session = store.create('admin', 'stamp', 1_000_000);
-  assert.equal(store.fromRequest(request(`other=1; berth_session=${session.id}`), 1_000_001), session);
-  assert.equal(store.fromRequest(request(undefined)), 'none');
-  assert.equal(store.fromRequest(request('other=1')), 'none');
-  assert.equal(store.fromRequest(request('berth_session=not-a-session')), 'invalid');
-  assert.equal(store.fromRequest(request(`berth_session=${'a'.repeat(43)}`)), 'invalid');
-  assert.equal(store.fromRequest(request(`berth_session=${session.id}`), 1_060_000), 'invalid', 'expired');
-  assert.equal(store.fromRequest(request(`berth_session=${session.id}`), 1_000_001), 'invalid', 'an expired session is gone for good');
-  const ended = store.create('admin', 'stamp');
-  store.end(ended.id);
-  assert.equal(store.fromRequest(request(`berth_session=${ended.id}`)), 'invalid');
+test('any process with the same secret accepts a session; a forged, altered, expired or foreign token is invalid', () => {
+  const { session, token } = store().create('admin', 'stamp', 1_000_000);
+  const elsewhere = store();
+  assert.deepEqual(elsewhere.fromRequest(request(`other=1; berth_session=${token}`), 1_000_001), session, 'another worker or replica');
+  assert.equal(elsewhere.fromRequest(request(undefined)), 'none');
+  assert.equal(elsewhere.fromRequest(request('other=1')), 'none');
+  assert.equal(elsewhere.fromRequest(request('berth_session=not-a-session')), 'invalid');
+  assert.equal(elsewhere.fromRequest(request(`berth_session=${token}`), 1_060_000), 'invalid', 'expired');
+  assert.equal(store({ secret: Buffer.from('another secret of sixteen bytes or more') }).fromRequest(request(`berth_session=${token}`), 1_000_001), 'invalid');
+  const [version, body, signature] = token.split('.') as [string, string, string];
+  const promoted = Buffer.from(JSON.stringify({ ...(JSON.parse(Buffer.from(body, 'base64url').toString()) as object), u: 'root' })).toString('base64url');
+  assert.equal(elsewhere.fromRequest(request(`berth_session=${version}.${promoted}.${signature}`), 1_000_001), 'invalid', 'a changed payload');
+  assert.equal(elsewhere.fromRequest(request(`berth_session=${version}.${body}.${'A'.repeat(43)}`), 1_000_001), 'invalid', 'a forged signature');
 });
 
-test('sessions are bounded: the oldest go first', () => {
-  const store = new SessionStore({ ttlMs: 60_000, secure: false, maxSessions: 3 });
-  const sessions = Array.from({ length: 5 }, () => store.create('admin', 'stamp'));
-  assert.equal(store.fromRequest(request(`berth_session=${sessions[0]!.id}`)), 'invalid');
-  assert.equal(store.fromRequest(request(`berth_session=${sessions[4]!.id}`)), sessions[4]);
+test('sign-out: this process refuses the session from then on; the list of ended sessions is bounded', () => {
+  const sessions = store({ maxEnded: 3 });
+  const first = sessions.create('admin', 'stamp');
+  sessions.end(first.session);
+  assert.equal(sessions.fromRequest(request(`berth_session=${first.token}`)), 'invalid');
+  for (let i = 0; i < 5; i++) sessions.end(sessions.create('admin', 'stamp').session);
+  const live = sessions.create('admin', 'stamp');
+  assert.equal((sessions.fromRequest(request(`berth_session=${live.token}`)) as Session).user, 'admin');
 });
 
-test('CSRF tokens match only exactly', () => {
-  const store = new SessionStore({ ttlMs: 60_000, secure: false });
-  const session = store.create('admin', 'stamp');
-  const other = store.create('admin', 'stamp');
+test('credential stamps change with the credential; CSRF tokens are per session and match only exactly', () => {
+  const sessions = store();
+  assert.equal(sessions.stamp('$2y$05$hash-one'), store().stamp('$2y$05$hash-one'));
+  assert.notEqual(sessions.stamp('$2y$05$hash-one'), sessions.stamp('$2y$05$hash-two'));
+  const { session } = sessions.create('admin', 'stamp');
+  const { session: other } = sessions.create('admin', 'stamp');
   assert.notEqual(session.csrfToken, other.csrfToken);
   assert.equal(csrfMatches(session, session.csrfToken), true);
   assert.equal(csrfMatches(session, other.csrfToken), false);

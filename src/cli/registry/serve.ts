@@ -1,7 +1,7 @@
 // `berth registry serve`: the composition root of the registry server. It alone reads
 // flags, the config file and the environment, then wires storage, auth and HTTP.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { withReadOnlyUsers } from '../../registry/auth/authorize.js';
 import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
 import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
+import { AuthFailureLimiter, type AuthFailureTracker } from '../../registry/limits.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryServer, type RegistryExtension, type TlsMaterial } from '../../registry/server.js';
 import { UiAssets } from '../../registry/ui/assets.js';
@@ -17,7 +18,7 @@ import { UiExtension } from '../../registry/ui/extension.js';
 import { StorageUnavailableError } from '../../storage/driver/driver.js';
 import { StorageConfigError } from '../../storage/driver/s3.js';
 import { collectGarbage } from '../../storage/gc.js';
-import type { LayoutStorage } from '../../storage/layout-storage.js';
+import type { LayoutStorage, StorageChange } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
 import { blobStoreUsage } from '../../storage/usage.js';
@@ -25,6 +26,7 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
 import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
+import { isWorker, runPrimary, workerLinks, workerShare, type WorkerLinks } from './cluster.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
 export const DEFAULT_USER = 'admin';
@@ -40,6 +42,7 @@ interface ServeFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   metricsAddr?: string;
+  workers?: string;
 }
 
 export function defaultDataDir(): string {
@@ -72,8 +75,15 @@ async function loadConfig(flags: ServeFlags): Promise<{ config: RegistryConfig; 
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     ...(flags.htpasswd !== undefined ? { htpasswd: flags.htpasswd } : {}),
     ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel as LogLevel } : {}),
+    ...(flags.workers !== undefined ? { workers: parseWorkers(flags.workers) } : {}),
   };
   return { config, warnings };
+}
+
+function parseWorkers(text: string): number {
+  const workers = Number(text);
+  if (!/^\d{1,3}$/.test(text) || workers < 1 || workers > 256) throw new CliError(`invalid --workers ${JSON.stringify(text)}`, 'give a number of processes from 1 to 256');
+  return workers;
 }
 
 /** With no htpasswd configured, use (or create) `<data-dir>/htpasswd` for admin/passw0rd. */
@@ -123,26 +133,72 @@ export interface StartOptions {
   readonly log: Logger;
   /** false: no authentication at all (`serve filesystem`). */
   readonly auth: boolean;
+  /** Set in a worker process: what it shares with the primary (cluster.ts). */
+  readonly worker?: WorkerLinks;
 }
 
-export async function startRegistry({ config, log, auth }: StartOptions): Promise<RunningRegistry> {
-  const listen = parseListenAddress(config.addr);
-  if (!listen) throw new CliError(`invalid listen address ${JSON.stringify(config.addr)}`, 'use host:port, [v6]:port or :port');
+interface OpenedStorage {
+  readonly storage: LayoutStorage;
+  /** The data directory (for S3: the local default one), which holds the default htpasswd. */
+  readonly localDir: string;
+}
+
+/** The storage the config names, checked: a one-line error when it cannot serve. */
+async function openRegistryStorage(config: RegistryConfig, onChange?: (change: StorageChange) => void): Promise<OpenedStorage> {
   const location = await storageLocation(config, { create: true });
-  const storage = openStorage(location, { allowSparseManifests: config.allowSparseManifests, listingMaxAgeMs: config.listingMaxAgeMs });
+  const storage = openStorage(location, {
+    allowSparseManifests: config.allowSparseManifests,
+    listingMaxAgeMs: config.listingMaxAgeMs,
+    ...(onChange ? { onChange } : {}),
+  });
   try {
     await storage.checkHealth();
   } catch (error) {
     if (error instanceof StorageConfigError || error instanceof StorageUnavailableError) throw new CliError(`storage ${storage.location}: ${error.message}`);
     throw error;
   }
+  return { storage, localDir: location.kind === 'filesystem' ? location.root : config.dataDir };
+}
+
+/** The htpasswd file to use: the configured one, or the default one (created if absent). */
+async function htpasswdFile(config: RegistryConfig, localDir: string, log: Logger): Promise<string> {
+  if (config.htpasswd) return config.htpasswd;
+  await mkdir(localDir, { recursive: true });
+  return ensureDefaultHtpasswd(localDir, log);
+}
+
+/** Upload purging every `uploadPurgeInterval`, when enabled; returns its stop function. */
+function startPurge(config: RegistryConfig, storage: LayoutStorage, log: Logger): () => void {
+  if (!config.uploadPurgeEnabled) return () => undefined;
+  const purge = async (): Promise<void> => {
+    try {
+      const report = await storage.purgeUploads(config.uploadPurgeAgeMs);
+      if (report.removed > 0) log.info(report, 'purged stale upload sessions');
+    } catch (error) {
+      log.error({ err: error }, 'upload purge failed');
+    }
+  };
+  void purge();
+  const timer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function listenAddresses(config: RegistryConfig): { listen: { host: string; port: number }; metrics: { host: string; port: number } | undefined } {
+  const listen = parseListenAddress(config.addr);
+  if (!listen) throw new CliError(`invalid listen address ${JSON.stringify(config.addr)}`, 'use host:port, [v6]:port or :port');
+  const metrics = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
+  if (config.metricsAddr !== undefined && !metrics) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
+  return { listen, metrics };
+}
+
+export async function startRegistry({ config, log, auth, worker }: StartOptions): Promise<RunningRegistry> {
+  const { listen, metrics: metricsListen } = listenAddresses(config);
+  const { storage, localDir } = await openRegistryStorage(config, worker ? (change) => worker.onChange(change) : undefined);
   const uploadSecret = config.httpSecret !== undefined ? Buffer.from(config.httpSecret) : await sharedSecret(storage.driver);
-  // The data directory (for S3: the local default one) holds the default htpasswd.
-  const localDir = location.kind === 'filesystem' ? location.root : config.dataDir;
   let authenticator: BasicAuthenticator | undefined;
   if (auth) {
-    if (!config.htpasswd) await mkdir(localDir, { recursive: true });
-    const file = config.htpasswd ?? (await ensureDefaultHtpasswd(localDir, log));
+    const file = await htpasswdFile(config, localDir, log);
     const htpasswd = new HtpasswdFile(file, (skipped) => log.warn({ htpasswd: file, skipped }, 'htpasswd lines skipped'));
     try {
       await htpasswd.load();
@@ -154,8 +210,8 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   } else {
     log.warn('authentication is off: anyone who can reach this port can push and delete');
   }
-  const metricsListen = config.metricsAddr !== undefined ? parseListenAddress(config.metricsAddr) : undefined;
-  if (config.metricsAddr !== undefined && !metricsListen) throw new CliError(`invalid metrics address ${JSON.stringify(config.metricsAddr)}`);
+  // One tracker of rejected passwords for the API and the UI's sign-in (shared by workers).
+  const authFailures: AuthFailureTracker = worker?.authFailures ?? new AuthFailureLimiter(config.limits);
   const extensions: RegistryExtension[] = [];
   if (config.ui.enabled) {
     const bundle = await UiAssets.load();
@@ -173,9 +229,11 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
           },
           authenticator,
           authorize: withReadOnlyUsers(config.ui.readOnlyUsers),
+          // Every worker and replica that shares the upload secret accepts the others' sessions.
+          sessionSecret: uploadSecret,
           secure: config.tls !== undefined,
           sessionTtlMs: config.ui.sessionTtlMs,
-          limits: config.limits,
+          authFailures,
           deleteEnabled: config.deleteEnabled,
           readOnly: config.readOnly,
           log,
@@ -193,8 +251,11 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
     settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
     timeouts: config.timeouts,
+    drainDelayMs: config.drainDelayMs,
+    authFailures,
     ...(config.tls ? { tls: await readTlsMaterial(config.tls) } : {}),
   });
+  worker?.attach(storage, server.metrics);
   const address = await server.listen(listen.port, listen.host);
   if (extensions.some((extension) => extension.name === 'ui')) {
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
@@ -202,25 +263,14 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
   }
   let metricsServer: MetricsServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
-  if (metricsListen) {
-    metricsServer = new MetricsServer(server.metrics, server.health);
+  // Workers leave /metrics to the primary, which aggregates them all.
+  if (metricsListen && !worker) {
+    metricsServer = new MetricsServer(server.metrics.registry, server.health);
     metricsAddress = await metricsServer.listen(metricsListen.port, metricsListen.host);
     log.info({ addr: `${metricsAddress.host}:${metricsAddress.port}` }, 'metrics and health listening');
   }
-  const purge = async (): Promise<void> => {
-    try {
-      const report = await storage.purgeUploads(config.uploadPurgeAgeMs);
-      if (report.removed > 0) log.info(report, 'purged stale upload sessions');
-    } catch (error) {
-      log.error({ err: error }, 'upload purge failed');
-    }
-  };
-  let purgeTimer: NodeJS.Timeout | undefined;
-  if (config.uploadPurgeEnabled) {
-    void purge();
-    purgeTimer = setInterval(() => void purge(), config.uploadPurgeIntervalMs);
-    purgeTimer.unref();
-  }
+  // In a worker, the primary purges for all of them.
+  const stopPurge = worker ? () => undefined : startPurge(config, storage, log);
   return {
     server,
     storage,
@@ -232,14 +282,50 @@ export async function startRegistry({ config, log, auth }: StartOptions): Promis
       log.info({ cert: config.tls.cert }, 'TLS certificate reloaded');
     },
     async stop() {
-      clearInterval(purgeTimer);
+      stopPurge();
       await Promise.all([server.close(config.shutdownGraceMs), metricsServer?.close()]);
     },
   };
 }
 
-/** Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. */
-export function stopOnSignals(running: RunningRegistry, log: Logger): void {
+/**
+ * The primary of `--workers N`: checks the storage and the htpasswd once (so a bad config
+ * is one line from here), then forks the workers and supervises them.
+ */
+async function startPrimary(config: RegistryConfig, log: Logger, workers: number): Promise<void> {
+  const { metrics } = listenAddresses(config);
+  const { storage, localDir } = await openRegistryStorage(config);
+  const htpasswd = await htpasswdFile(config, localDir, log);
+  if (config.httpSecret === undefined) await sharedSecret(storage.driver);
+  const running = await runPrimary({
+    workers,
+    // The workers use the file decided here (the default one, if none is configured).
+    workerEnv: { BERTH_WORKER_HTPASSWD: htpasswd },
+    log,
+    limits: config.limits,
+    storage,
+    metricsListen: metrics,
+    startPurge: () => startPurge(config, storage, log),
+    stopTimeoutMs: config.drainDelayMs + config.shutdownGraceMs + 5000,
+  });
+  if (!config.tls && !isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address: credentials and images cross the network unencrypted');
+  log.info({ addr: `${running.address.host}:${running.address.port}`, storage: storage.location, workers }, 'registry listening');
+}
+
+/** A worker of `--workers N`: one whole registry, stopped by the primary's SIGTERM. */
+async function startWorker(config: RegistryConfig, log: Logger, workers: number): Promise<void> {
+  const links = workerLinks(config.limits);
+  const htpasswd = process.env['BERTH_WORKER_HTPASSWD'] ?? config.htpasswd;
+  const running = await startRegistry({ config: { ...config, htpasswd, limits: workerShare(config.limits, workers) }, log, auth: true, worker: links });
+  stopOnSignals(running, log, { worker: true });
+}
+
+/**
+ * Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. A worker stops on
+ * SIGTERM only: Ctrl-C reaches the whole process group, and the primary then stops its
+ * workers itself.
+ */
+export function stopOnSignals(running: RunningRegistry, log: Logger, options: { worker?: boolean } = {}): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -261,7 +347,7 @@ export function stopOnSignals(running: RunningRegistry, log: Logger): void {
     );
   };
   process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  process.on('SIGINT', options.worker ? () => undefined : onSignal);
   process.on('SIGHUP', () => {
     running.reloadTls().catch((error: unknown) => log.error({ err: error }, 'TLS reload failed; keeping the old certificate'));
   });
@@ -284,6 +370,7 @@ export function registerServe(registry: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--tls-client-ca <file>', 'require client certificates signed by this CA (mTLS)')
     .option('--metrics-addr <host:port>', 'serve /metrics, /livez and /readyz on this separate address')
+    .option('--workers <n>', `worker processes behind the port (default: one per CPU, ${availableParallelism()} here)`)
     .addHelpText(
       'after',
       `
@@ -296,7 +383,10 @@ Examples:
       stopYoungGenerationGrowth();
       const { config, warnings } = await loadConfig(flags);
       const log = createLogger(config.logLevel, 'berth-registry');
+      const workers = config.workers ?? availableParallelism();
+      if (isWorker()) return startWorker(config, log, workers);
       for (const warning of warnings) log.warn(warning);
+      if (workers > 1) return startPrimary(config, log, workers);
       const running = await startRegistry({ config, log, auth: true });
       if (!config.tls && !isLoopback(running.address.host)) log.warn({ addr: config.addr }, 'serving plain HTTP on a non-loopback address: credentials and images cross the network unencrypted');
       log.info({ addr: `${running.address.host}:${running.address.port}`, storage: running.storage.location }, 'registry listening');
@@ -320,6 +410,7 @@ Examples:
       const host = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
       const config: RegistryConfig = {
         ...REGISTRY_DEFAULTS,
+        workers: 1,
         dataDir: dir,
         addr: `${host}:${flags.port}`,
         logLevel: flags.disableLogging ? 'error' : (flags.logLevel as LogLevel),

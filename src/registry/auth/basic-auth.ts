@@ -76,13 +76,12 @@ export class BasicAuthenticator {
   }
 
   /**
-   * A value that changes when the user's password changes, undefined once the user is
-   * gone: sessions that outlive one request (the UI's) end with the credential they
-   * were opened with. A keyed hash of the stored bcrypt hash, never the hash itself.
+   * The user's stored credential (their bcrypt hash), undefined once the user is gone:
+   * sessions that outlive one request (the UI's) keep a keyed hash of it and end when the
+   * password changes. It never leaves the process.
    */
-  async credentialStamp(user: string): Promise<string | undefined> {
-    const hash = await this.htpasswd.lookup(user);
-    return hash === undefined ? undefined : createHmac('sha256', this.key).update(hash).digest('base64');
+  storedCredential(user: string): Promise<string | undefined> {
+    return this.htpasswd.lookup(user);
   }
 }
 

@@ -13,7 +13,7 @@ import { SingleFlight } from '../../util/single-flight.js';
 import type { Action, Authorize } from '../auth/authorize.js';
 import type { BasicAuthenticator } from '../auth/basic-auth.js';
 import { RegistryError } from '../errors.js';
-import { AuthFailureLimiter, type LimitSettings } from '../limits.js';
+import type { AuthFailureTracker } from '../limits.js';
 import {
   CSRF_HEADER,
   MAX_PAGE_SIZE,
@@ -46,7 +46,8 @@ export interface UiApiOptions {
   readonly sessions: SessionStore;
   /** The UI is served over TLS (same-origin checks expect https). */
   readonly secure: boolean;
-  readonly limits: LimitSettings;
+  /** Rejected passwords, counted with the API's (and across workers). */
+  readonly authFailures: AuthFailureTracker;
   readonly deleteEnabled: boolean;
   readonly readOnly: boolean;
   /** Upstream health of a pull-through mirror; undefined while none is configured. */
@@ -79,14 +80,12 @@ export class UiApi {
   readonly routes: Readonly<Record<string, Readonly<Partial<Record<string, ApiHandler>>>>>;
   private readonly summaries: ImageSummaries;
   private readonly gc: GcRunner;
-  private readonly signInFailures: AuthFailureLimiter;
   private readonly figuresFlight = new SingleFlight<StorageFigures>();
   private figures: StorageFigures | undefined;
 
   constructor(private readonly options: UiApiOptions) {
     this.summaries = new ImageSummaries(options.storage);
     this.gc = new GcRunner((request) => options.maintenance.collectGarbage(request), options.log, () => this.invalidate());
-    this.signInFailures = new AuthFailureLimiter(options.limits);
     this.routes = {
       '/ui/api/session': { GET: (r) => this.session(r), POST: (r) => this.signIn(r), DELETE: (r) => this.signOut(r) },
       '/ui/api/repositories': { GET: (r) => this.repositories(r) },
@@ -115,11 +114,8 @@ export class UiApi {
     if (typeof found === 'string') return found;
     if (!found.anonymous) {
       // A changed password, or a removed user, ends the sessions opened with the old one.
-      const stamp = await this.options.authenticator?.credentialStamp(found.user);
-      if (stamp === undefined || stamp !== found.stamp) {
-        this.options.sessions.end(found.id);
-        return 'invalid';
-      }
+      const credential = await this.options.authenticator?.storedCredential(found.user);
+      if (credential === undefined || this.options.sessions.stamp(credential) !== found.stamp) return 'invalid';
     } else if (this.options.authenticator) {
       return 'invalid';
     }
@@ -140,8 +136,8 @@ export class UiApi {
   }
 
   private open(res: ServerResponse, user: string, stamp: string | undefined): void {
-    const session = this.options.sessions.create(user, stamp);
-    sendUiJson(res, 200, this.sessionInfo(session), { 'Set-Cookie': this.options.sessions.cookieFor(session) });
+    const { session, token } = this.options.sessions.create(user, stamp);
+    sendUiJson(res, 200, this.sessionInfo(session), { 'Set-Cookie': this.options.sessions.cookieFor(session, token) });
   }
 
   private async signIn({ req, res }: ApiRequest): Promise<void> {
@@ -153,25 +149,25 @@ export class UiApi {
     const password = stringField(body, 'password', 1024);
     if (user.includes(':')) throw new RegistryError('SIGN_IN_FAILED');
     const remote = req.socket.remoteAddress ?? 'unknown';
-    const blockedMs = this.signInFailures.blockedFor(remote);
+    const blockedMs = this.options.authFailures.blockedFor(remote);
     if (blockedMs > 0) throw new RegistryError('TOO_MANY_AUTH_FAILURES', undefined, null, { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
     // The same check as the /v2 API's, through the same authenticator and cache.
     const header = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     const result = await authenticator.authenticate(header);
     if (!result.ok) {
-      if (this.signInFailures.recordFailure(remote)) this.options.log.warn({ remote }, 'ui: too many failed sign-ins: refusing this address for a while');
+      if (this.options.authFailures.recordFailure(remote)) this.options.log.warn({ remote }, 'ui: too many failed sign-ins: refusing this address for a while');
       else this.options.log.warn({ remote }, 'ui: sign-in refused');
       throw new RegistryError('SIGN_IN_FAILED');
     }
-    const stamp = await authenticator.credentialStamp(result.user);
-    if (stamp === undefined) throw new RegistryError('SIGN_IN_FAILED');
+    const credential = await authenticator.storedCredential(result.user);
+    if (credential === undefined) throw new RegistryError('SIGN_IN_FAILED');
     this.options.log.info({ user: result.user, remote }, 'ui: signed in');
-    this.open(res, result.user, stamp);
+    this.open(res, result.user, this.options.sessions.stamp(credential));
   }
 
   private async signOut({ req, res }: ApiRequest): Promise<void> {
     const session = await this.actionSession(req);
-    this.options.sessions.end(session.id);
+    this.options.sessions.end(session);
     res.writeHead(204, { 'Set-Cookie': this.options.sessions.clearingCookie(), 'Cache-Control': 'no-store' });
     res.end();
   }

@@ -14,6 +14,8 @@ import { SessionStore } from './sessions.js';
 
 export interface UiOptions extends Omit<UiApiOptions, 'sessions'> {
   readonly assets: UiAssets;
+  /** Signs sessions: the registry's shared secret, so every worker and replica accepts them. */
+  readonly sessionSecret: Buffer;
   readonly sessionTtlMs: number;
 }
 
@@ -26,7 +28,7 @@ export class UiExtension implements RegistryExtension {
   private readonly api: UiApi;
 
   constructor(private readonly options: UiOptions) {
-    const sessions = new SessionStore({ ttlMs: options.sessionTtlMs, secure: options.secure });
+    const sessions = new SessionStore({ secret: options.sessionSecret, ttlMs: options.sessionTtlMs, secure: options.secure });
     this.api = new UiApi({ ...options, sessions });
   }
 

@@ -102,6 +102,13 @@ export interface StorageDriver {
   readonly name: string;
   /** Where the data lives, for logs and errors (never a secret). */
   readonly location: string;
+  /**
+   * True when a walk answers many objects per round trip and each single read is a
+   * round trip (S3: a thousand keys per listing); false when reads are local calls and a
+   * walk costs one call per directory (the filesystem). Lets the layout pick the cheaper
+   * of "read each" and "walk all" for the same answer.
+   */
+  readonly listsInBulk: boolean;
 
   /** A small object's bytes (a link, a manifest); undefined when missing. */
   getContent(path: string): Promise<Buffer | undefined>;
@@ -178,6 +185,17 @@ export interface StorageDriver {
   purgeAbandonedWrites(maxAgeMs: number): Promise<{ readonly removed: number }>;
   /** Throws StorageUnavailableError (or another error) when the backend cannot serve. */
   checkHealth(): Promise<void>;
+}
+
+/**
+ * A writer's session went away under it (purged as abandoned, or finished by another
+ * process): the client's upload is unknown now, not a storage failure.
+ */
+export class WriterGoneError extends Error {
+  readonly code = 'EWRITERGONE';
+  constructor(readonly path: string) {
+    super(`the upload at ${path} no longer exists`);
+  }
 }
 
 /** The backend cannot be reached or answers with server errors: a 503, not a 500. */

@@ -59,6 +59,7 @@ function contentVersion(content: Buffer): string {
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly location: string;
+  readonly listsInBulk = false;
   readonly fs: FsRoot;
   private readonly staging: string;
   private readonly trash: string;

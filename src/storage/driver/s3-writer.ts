@@ -22,7 +22,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { AppendOutcome, FileWriter } from './driver.js';
+import { WriterGoneError, type AppendOutcome, type FileWriter } from './driver.js';
 
 export interface Part {
   readonly number: number;
@@ -69,10 +69,16 @@ export async function createWriterState(ctx: WriterContext, path: string): Promi
   const key = ctx.key(path);
   const created = await ctx.call('create multipart upload', path, () => ctx.client.send(new CreateMultipartUploadCommand({ Bucket: ctx.bucket, Key: key })));
   const uploadId = created.UploadId!;
-  await ctx.call('write session', path, () =>
-    ctx.client.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: `${key}${sessionKeySuffix}`, Body: JSON.stringify({ uploadId }), ContentType: 'application/json' })),
-  );
+  await writeSessionRecord(ctx, path, uploadId);
   return { uploadId, parts: [], tail: undefined, staleTails: [] };
+}
+
+/** The session record names the multipart upload; rewritten as the session goes on (its activity). */
+async function writeSessionRecord(ctx: WriterContext, path: string, uploadId: string): Promise<void> {
+  const body = Buffer.from(JSON.stringify({ uploadId }));
+  await ctx.call('write session', path, () =>
+    ctx.client.send(new PutObjectCommand({ Bucket: ctx.bucket, Key: `${ctx.key(path)}${sessionKeySuffix}`, Body: body, ContentLength: body.length, ContentType: 'application/json' })),
+  );
 }
 
 /** The state of the writer at `path` from the bucket; undefined when there is none (or it was finished). */
@@ -134,6 +140,16 @@ export class S3Writer implements FileWriter {
     return this.ctx.key(this.path);
   }
 
+  /** A request on the multipart upload; one that S3 no longer knows is a WriterGoneError. */
+  private async onUpload<T>(what: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await this.ctx.call(what, this.path, send);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchUpload') throw new WriterGoneError(this.path);
+      throw error;
+    }
+  }
+
   async append(body: AsyncIterable<Uint8Array>, stored: (chunk: Uint8Array) => void): Promise<AppendOutcome> {
     const state = this.state;
     const partSize = this.ctx.partSize;
@@ -149,11 +165,13 @@ export class S3Writer implements FileWriter {
       state.parts.push({ number, etag: '', size: bytes.length });
       const previous = inFlight;
       inFlight = previous.then(async () => {
-        const result = await this.ctx.call('upload part', this.path, () =>
+        const result = await this.onUpload('upload part', () =>
           this.ctx.client.send(new UploadPartCommand({ Bucket: this.ctx.bucket, Key: this.key, UploadId: state.uploadId, PartNumber: number, Body: bytes, ContentLength: bytes.length })),
         );
         const index = state.parts.findIndex((part) => part.number === number);
         state.parts[index] = { number, etag: result.ETag!, size: bytes.length };
+        // Parts are not objects: upload purging sees a session's activity in its record.
+        await this.writeRecord();
       });
       // Seen at the next await of inFlight; an unobserved rejection would end the process.
       inFlight.catch(() => undefined);
@@ -181,18 +199,20 @@ export class S3Writer implements FileWriter {
     const tailStart = partsBytes(state.parts);
     if (state.tail) {
       await this.ctx.call('write tail', this.path, () =>
-        this.ctx.client.send(new PutObjectCommand({ Bucket: this.ctx.bucket, Key: `${this.key}${tailInfix}${tailStart}`, Body: state.tail })),
+        this.ctx.client.send(new PutObjectCommand({ Bucket: this.ctx.bucket, Key: `${this.key}${tailInfix}${tailStart}`, Body: state.tail, ContentLength: state.tail!.length })),
       );
     } else {
       // No tail: refresh the session record, so upload purging sees this session as active.
-      await this.ctx.call('write session', this.path, () =>
-        this.ctx.client.send(new PutObjectCommand({ Bucket: this.ctx.bucket, Key: `${this.key}${sessionKeySuffix}`, Body: JSON.stringify({ uploadId: state.uploadId }), ContentType: 'application/json' })),
-      );
+      await this.writeRecord();
     }
     if (hadTail && (oldTailStart !== tailStart || !state.tail)) state.staleTails.push(`${this.key}${tailInfix}${oldTailStart}`);
     await this.dropStaleTails();
     this.ctx.remember(this.path, state);
     return { size: stateSize(state), bodyFailed };
+  }
+
+  private async writeRecord(): Promise<void> {
+    await writeSessionRecord(this.ctx, this.path, this.state.uploadId);
   }
 
   private async dropStaleTails(): Promise<void> {
@@ -209,7 +229,7 @@ export class S3Writer implements FileWriter {
       // The last part may be smaller than 5 MiB.
       const number = state.parts.length + 1;
       const tail = state.tail;
-      const result = await this.ctx.call('upload part', this.path, () =>
+      const result = await this.onUpload('upload part', () =>
         this.ctx.client.send(new UploadPartCommand({ Bucket: this.ctx.bucket, Key: this.key, UploadId: state.uploadId, PartNumber: number, Body: tail, ContentLength: tail.length })),
       );
       state.parts.push({ number, etag: result.ETag!, size: tail.length });
@@ -219,9 +239,9 @@ export class S3Writer implements FileWriter {
     if (state.parts.length === 0) {
       // S3 completes no upload without parts: an empty object is written directly.
       await this.abortUpload();
-      await this.ctx.call('write object', this.path, () => this.ctx.client.send(new PutObjectCommand({ Bucket: this.ctx.bucket, Key: this.key, Body: Buffer.alloc(0) })));
+      await this.ctx.call('write object', this.path, () => this.ctx.client.send(new PutObjectCommand({ Bucket: this.ctx.bucket, Key: this.key, Body: Buffer.alloc(0), ContentLength: 0 })));
     } else {
-      await this.ctx.call('complete multipart upload', this.path, () =>
+      await this.onUpload('complete multipart upload', () =>
         this.ctx.client.send(
           new CompleteMultipartUploadCommand({
             Bucket: this.ctx.bucket,

@@ -108,6 +108,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly location: string;
+  readonly listsInBulk = true;
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -239,13 +240,19 @@ export class S3Driver implements StorageDriver {
     return this.getBytes(this.key(path));
   }
 
+  /** A small object's PUT; the length is always given (the SDK warns on an empty body without one). */
+  private putObject(key: string, content: string | Uint8Array, conditions: { IfNoneMatch?: string; IfMatch?: string } = {}): PutObjectCommand {
+    const body = typeof content === 'string' ? Buffer.from(content) : content;
+    return new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ...conditions });
+  }
+
   async putContent(path: string, content: string | Uint8Array): Promise<void> {
-    await this.call('put', path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content })));
+    await this.call('put', path, () => this.client.send(this.putObject(this.key(path), content)));
   }
 
   async createExclusive(path: string, content: string | Uint8Array): Promise<boolean> {
     try {
-      await this.call('create', path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content, IfNoneMatch: '*' })));
+      await this.call('create', path, () => this.client.send(this.putObject(this.key(path), content, { IfNoneMatch: '*' })));
       return true;
     } catch (error) {
       if (isPreconditionFailed(error)) return false;
@@ -265,7 +272,7 @@ export class S3Driver implements StorageDriver {
 
   async putIfVersion(path: string, content: string | Uint8Array, version: string): Promise<boolean> {
     try {
-      await this.call('put', path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(path), Body: content, IfMatch: version })));
+      await this.call('put', path, () => this.client.send(this.putObject(this.key(path), content, { IfMatch: version })));
       return true;
     } catch (error) {
       if (isPreconditionFailed(error) || isNotFound(error)) return false;
@@ -460,7 +467,7 @@ export class S3Driver implements StorageDriver {
    * no collection can delete the object any more (it would see the marker).
    */
   async touch(path: string): Promise<FileInfo | undefined> {
-    await this.call('touch', path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(path), Body: '' })));
+    await this.call('touch', path, () => this.client.send(this.putObject(this.markerKey(path), '')));
     const tombstoneKey = this.tombstoneKey(path.slice(0, path.lastIndexOf('/')));
     const deadline = Date.now() + TOMBSTONE_LIMIT_MS;
     let [tombstone, object] = await Promise.all([this.head(tombstoneKey), this.head(this.key(path))]);
@@ -480,7 +487,7 @@ export class S3Driver implements StorageDriver {
   async reclaim(dir: string, keep: (lastUsed: (path: string) => Promise<number | undefined>) => Promise<boolean>, hooks?: ReclaimHooks): Promise<ReclaimResult> {
     const tombstone = this.tombstoneKey(dir);
     const claimedAt = Date.now();
-    await this.call('claim', dir, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: tombstone, Body: new Date(claimedAt).toISOString() })));
+    await this.call('claim', dir, () => this.client.send(this.putObject(tombstone, new Date(claimedAt).toISOString())));
     try {
       await hooks?.afterClaim?.();
       if (await keep((path) => this.lastUsed(path))) return 'in-use';
