@@ -3,32 +3,29 @@
 // its own process. It lives under docker/registry/v2/_berth/, which registry:2 never
 // looks at.
 import type { StorageDriver } from './driver/driver.js';
-import { BERTH_STATE_DIR } from './layout.js';
+import { readStateRecord, writeStateRecord } from './state-record.js';
 import type { GcStatus } from './types.js';
 
-const STATUS_PATH = `${BERTH_STATE_DIR}/gc-status.json`;
+const RECORD = 'gc-status';
 
 const EMPTY: GcStatus = { runs: 0, bytesFreed: 0, lastRunEnd: undefined, lastRun: undefined };
 
 const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
+const object = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 
 export async function readGcStatus(driver: StorageDriver): Promise<GcStatus> {
-  const raw = await driver.getContent(STATUS_PATH).catch(() => undefined);
-  if (!raw) return EMPTY;
-  try {
-    const parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    const last = typeof parsed['lastRun'] === 'object' && parsed['lastRun'] !== null ? (parsed['lastRun'] as Record<string, unknown>) : undefined;
-    const lastBytes = count(last?.['bytesFreed']);
-    const lastBlobs = count(last?.['blobsDeleted']);
-    return {
-      runs: count(parsed['runs']) ?? 0,
-      bytesFreed: count(parsed['bytesFreed']) ?? 0,
-      lastRunEnd: typeof parsed['lastRunEnd'] === 'string' ? parsed['lastRunEnd'] : undefined,
-      lastRun: lastBytes !== undefined && lastBlobs !== undefined ? { bytesFreed: lastBytes, blobsDeleted: lastBlobs } : undefined,
-    };
-  } catch {
-    return EMPTY;
-  }
+  const parsed = object(await readStateRecord(driver, RECORD));
+  if (!parsed) return EMPTY;
+  const last = object(parsed['lastRun']);
+  const lastBytes = count(last?.['bytesFreed']);
+  const lastBlobs = count(last?.['blobsDeleted']);
+  return {
+    runs: count(parsed['runs']) ?? 0,
+    bytesFreed: count(parsed['bytesFreed']) ?? 0,
+    lastRunEnd: typeof parsed['lastRunEnd'] === 'string' ? parsed['lastRunEnd'] : undefined,
+    lastRun: lastBytes !== undefined && lastBlobs !== undefined ? { bytesFreed: lastBytes, blobsDeleted: lastBlobs } : undefined,
+  };
 }
 
 /** Adds one finished (not dry-run) collection to the record. */
@@ -40,5 +37,5 @@ export async function recordGcRun(driver: StorageDriver, freed: { bytes: number;
     lastRunEnd: end.toISOString(),
     lastRun: { bytesFreed: freed.bytes, blobsDeleted: freed.blobs },
   };
-  await driver.putContent(STATUS_PATH, JSON.stringify(next));
+  await writeStateRecord(driver, RECORD, next);
 }

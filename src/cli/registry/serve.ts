@@ -21,6 +21,7 @@ import { collectGarbage } from '../../storage/gc.js';
 import type { LayoutStorage, StorageChange } from '../../storage/layout-storage.js';
 import { openStorage } from '../../storage/open.js';
 import { sharedSecret } from '../../storage/shared-secret.js';
+import { readStateRecord, writeStateRecord } from '../../storage/state-record.js';
 import { blobStoreUsage } from '../../storage/usage.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { CliError } from '../cli-error.js';
@@ -226,6 +227,7 @@ export async function startRegistry({ config, log, auth, worker }: StartOptions)
           maintenance: {
             collectGarbage: (request) => collectGarbage(storage.driver, { ...request, graceMs: config.ui.gcGraceMs }),
             blobStoreUsage: () => blobStoreUsage(storage.driver),
+            gcJob: { read: () => readStateRecord(storage.driver, 'ui-gc-job'), write: (job) => writeStateRecord(storage.driver, 'ui-gc-job', job) },
           },
           authenticator,
           authorize: withReadOnlyUsers(config.ui.readOnlyUsers),

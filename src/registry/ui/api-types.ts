@@ -83,6 +83,8 @@ export interface GcJob {
   readonly dryRun: boolean;
   readonly deleteUntagged: boolean;
   readonly startedAt: string;
+  /** Refreshed while the job runs: a running job whose record went stale died with its process. */
+  readonly updatedAt: string;
   readonly finishedAt: string | null;
   readonly bytesFreed: number;
   readonly blobsDeleted: number;

@@ -26,7 +26,7 @@ import {
   type TagPage,
   type TagSummary,
 } from './api-types.js';
-import { GcRunner } from './gc-runner.js';
+import { GcRunner, type JobRecord } from './gc-runner.js';
 import { assertSameOrigin, booleanField, integerParam, readJsonObject, sendUiJson, stringField } from './http.js';
 import { csrfMatches, SessionStore, type Session } from './sessions.js';
 import { ImageSummaries, readJsonBlob } from './summaries.js';
@@ -35,6 +35,8 @@ import { ImageSummaries, readJsonBlob } from './summaries.js';
 export interface UiMaintenance {
   collectGarbage(request: GcRequest): Promise<GcReport>;
   blobStoreUsage(): Promise<BlobStoreUsage>;
+  /** Where the UI's GC job is recorded, readable by every process serving the storage. */
+  readonly gcJob: JobRecord;
 }
 
 export interface UiApiOptions {
@@ -85,7 +87,7 @@ export class UiApi {
 
   constructor(private readonly options: UiApiOptions) {
     this.summaries = new ImageSummaries(options.storage);
-    this.gc = new GcRunner((request) => options.maintenance.collectGarbage(request), options.log, () => this.invalidate());
+    this.gc = new GcRunner((request) => options.maintenance.collectGarbage(request), options.maintenance.gcJob, options.log, () => this.invalidate());
     this.routes = {
       '/ui/api/session': { GET: (r) => this.session(r), POST: (r) => this.signIn(r), DELETE: (r) => this.signOut(r) },
       '/ui/api/repositories': { GET: (r) => this.repositories(r) },
@@ -279,7 +281,7 @@ export class UiApi {
       bytes: figures.usage.bytes,
       largest: figures.bySize.filter((summary) => this.may(session, summary.name, 'pull')).slice(0, LARGEST_SHOWN),
       gc: { runs: gc.runs, bytesFreedTotal: gc.bytesFreed, lastRunEnd: gc.lastRunEnd ?? null, lastRun: gc.lastRun ?? null },
-      gcJob: this.gc.current,
+      gcJob: await this.gc.current(),
       canGc: this.may(session, null, 'gc'),
       mirror: this.options.mirror?.() ?? null,
     };
@@ -308,7 +310,7 @@ export class UiApi {
 
   private async gcState({ req, res }: ApiRequest): Promise<void> {
     await this.requireSession(req);
-    sendUiJson(res, 200, { job: this.gc.current });
+    sendUiJson(res, 200, { job: await this.gc.current() });
   }
 
   // ---- actions -------------------------------------------------------------------
@@ -351,6 +353,6 @@ export class UiApi {
     const body = await readJsonObject(req);
     const request: GcRequest = { dryRun: booleanField(body, 'dryRun'), deleteUntagged: booleanField(body, 'deleteUntagged') };
     this.permit(session, null, 'gc');
-    sendUiJson(res, 202, { job: this.gc.start(request, session.user) });
+    sendUiJson(res, 202, { job: await this.gc.start(request, session.user) });
   }
 }
