@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Berth's tests need on a fresh Debian 12 machine:
-#   1. the real peers from Debian (distribution 2.8, skopeo, containerd, dockerd, podman, ...)
+#   1. the real peers from Debian (distribution 2.8, skopeo, containerd, dockerd, podman, chromium, ...)
 #   2. npm dependencies (npm ci)
 #   3. Go-built test tools (scripts/go-tools.sh): the OCI conformance suite, crane, oras, crictl,
 #      containerd 1.7 and 2.x, SeaweedFS and buildkit, cached in ~/.cache/berth-tools, linked
@@ -14,7 +14,7 @@ PEERS_ONLY=
 [[ ${1:-} == --peers ]] && PEERS_ONLY=1
 
 APT_PACKAGES=(docker-registry apache2-utils skopeo containerd runc umoci jq curl openssl gcc libc6-dev
-  docker.io podman wrk hey hyperfine nginx-light haproxy iproute2 util-linux e2fsprogs)
+  docker.io podman wrk hey hyperfine nginx-light haproxy iproute2 util-linux e2fsprogs chromium)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
@@ -54,6 +54,8 @@ for cmd in docker-registry skopeo containerd ctr runc dockerd podman umoci htpas
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 [[ -x /usr/bin/docker ]] || missing+=("/usr/bin/docker")
+# The UI's browser test drives Debian's Chromium through playwright-core (no browser download).
+[[ -x /usr/bin/chromium ]] || missing+=("/usr/bin/chromium")
 for t in conformance crane oras crictl containerd-v2 containerd-shim-runc-v2-v2 containerd-v1.7 weed buildkitd buildctl; do [[ -x .tools/bin/$t ]] || missing+=(".tools/bin/$t"); done
 if (( ${#missing[@]} > 0 )); then echo "error: still missing after install: ${missing[*]}" >&2; exit 1; fi
 echo "test dependencies ready"

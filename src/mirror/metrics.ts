@@ -14,6 +14,13 @@ export class MirrorMetrics {
   readonly breakerOpen: Gauge<'upstream'>;
   readonly evicted: Counter<'source'>;
 
+  /** Manifests and blobs served from the cache, and fetched, for one source so far. */
+  async counts(source: string): Promise<{ hits: number; misses: number }> {
+    const sum = async (counter: Counter<'source' | 'kind'>): Promise<number> =>
+      (await counter.get()).values.filter((value) => value.labels.source === source).reduce((total, value) => total + value.value, 0);
+    return { hits: await sum(this.hits), misses: await sum(this.misses) };
+  }
+
   constructor(registry: Registry) {
     const registers = [registry];
     this.hits = new Counter({ name: 'berth_mirror_hits_total', help: 'Manifests and blobs a mirror served without fetching them (cached, or already being fetched for another client)', labelNames: ['source', 'kind'], registers });

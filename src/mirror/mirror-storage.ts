@@ -34,6 +34,7 @@ import type {
   PutManifestResult,
   RegistryStorage,
   StoredManifest,
+  TagInfo,
   UploadStatus,
 } from '../storage/types.js';
 import { SingleFlight } from '../util/single-flight.js';
@@ -44,6 +45,16 @@ import type { Upstream } from './upstream.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** One configured mirror with its upstreams. */
+/** One upstream as the UI shows it; hits and misses are its mirror's (all its upstreams). */
+export interface UpstreamStatus {
+  readonly name: string;
+  readonly url: string;
+  readonly healthy: boolean;
+  readonly hits: number;
+  readonly misses: number;
+  readonly lastError: string | null;
+}
+
 export interface Mirror {
   readonly settings: MirrorSettings;
   readonly pool: UpstreamPool;
@@ -105,6 +116,18 @@ export class MirrorStorage implements RegistryStorage {
   /** The repository `repository?ns=<ns>` names here (containerd using this registry as a mirror). */
   namespace(ns: string, repository: string): string | undefined {
     return this.table.namespace(ns, repository);
+  }
+
+  /** Each upstream's health, with its mirror's hits and misses (the UI's storage page). */
+  async upstreamStatus(): Promise<{ upstreams: UpstreamStatus[] }> {
+    const upstreams: UpstreamStatus[] = [];
+    for (const { settings, pool } of this.options.mirrors) {
+      const { hits, misses } = await this.options.metrics.counts(settings.source);
+      for (const upstream of pool.upstreams) {
+        upstreams.push({ name: settings.source, url: upstream.url, healthy: upstream.healthy, hits, misses, lastError: pool.lastFailure(upstream) ?? null });
+      }
+    }
+    return { upstreams };
   }
 
   close(): void {
@@ -439,8 +462,13 @@ export class MirrorStorage implements RegistryStorage {
     return this.local.listTags(repository);
   }
 
-  listRepositories(): Promise<readonly string[]> {
-    return this.local.listRepositories();
+  listRepositories(options?: { readonly allowStale?: boolean }): Promise<readonly string[]> {
+    return this.local.listRepositories(options);
+  }
+
+  /** What is cached here: a tag is only re-checked upstream when a manifest is asked for. */
+  tagInfo(repository: string, tag: string): Promise<TagInfo | undefined> {
+    return this.local.tagInfo(repository, tag);
   }
 
   referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]> {

@@ -17,6 +17,8 @@ const INVALID_MEMORY_MS = 10 * 60_000;
 
 export class UpstreamPool {
   private readonly invalid = new LRUCache<string, string>({ max: 10_000, ttl: INVALID_MEMORY_MS });
+  /** Each upstream's latest failure, for the UI; cleared when it next answers. */
+  private readonly lastFailures = new Map<Upstream, string>();
 
   constructor(
     readonly source: string,
@@ -41,6 +43,7 @@ export class UpstreamPool {
         continue;
       }
       const answer = await ask(upstream);
+      if (answer.kind !== 'failed') this.lastFailures.delete(upstream);
       if (answer.kind === 'found') return { kind: 'found', value: answer.value, upstream };
       if (answer.kind === 'failed') {
         this.recordFailure(upstream, answer, digest);
@@ -56,9 +59,15 @@ export class UpstreamPool {
   /** Counts and logs a failure; corrupt content is remembered per upstream and digest. */
   recordFailure(upstream: Upstream, failure: UpstreamFailure, digest?: string): void {
     if (failure.reason === 'breaker-open') return;
+    this.lastFailures.set(upstream, `${failure.reason}: ${failure.message}`);
     this.metrics.upstreamErrors.inc({ source: this.source, upstream: upstream.url, reason: failure.reason });
     if (failure.reason === 'invalid' && digest !== undefined) this.invalid.set(`${upstream.url} ${digest}`, `${failure.message}; nothing was stored`);
     this.log.warn({ source: this.source, upstream: upstream.url, reason: failure.reason, err: failure.message, ...(digest ? { digest } : {}) }, 'mirror upstream failed');
+  }
+
+  /** The latest failure of `upstream` since it last answered; undefined when none. */
+  lastFailure(upstream: Upstream): string | undefined {
+    return this.lastFailures.get(upstream);
   }
 
   close(): void {

@@ -76,6 +76,11 @@ export class Upstream {
     this.breaker = new CircuitBreaker(settings.breaker, (state) => options.onBreakerChange?.(state === 'open'));
   }
 
+  /** false while its breaker skips it after repeated failures. */
+  get healthy(): boolean {
+    return this.breaker.state !== 'open';
+  }
+
   /** The digest a tag (or digest) has upstream. */
   headManifest(repository: string, reference: string): Promise<UpstreamAnswer<string>> {
     return this.call(async () => (await this.client.headManifest(repository, reference))?.digest);

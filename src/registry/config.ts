@@ -7,6 +7,7 @@ import { accessControlSchema, buildPolicy } from './access/policy-config.js';
 import type { PolicyDefinition } from './access/policy.js';
 import { byteSize, duration, flag, formatIssue } from './config-values.js';
 import { checkDistributionKeys } from './distribution-keys.js';
+import { DEFAULT_GC_GRACE_MS } from '../storage/gc.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type LimitSettings, type TimeoutSettings } from './limits.js';
 import { buildMirrors, distributionProxyMirror, distributionProxySchema, mirrorSchema, type MirrorSettings } from './mirror-config.js';
 
@@ -62,6 +63,18 @@ export type TokenConfig =
     };
 
 export const TOKEN_DEFAULTS = { service: 'berth-registry', issuer: 'berth', lifetimeMs: 5 * 60_000, algorithm: 'ES256' } as const;
+/** The web UI at /ui/ (src/registry/ui). */
+export interface UiConfig {
+  readonly enabled: boolean;
+  /** Users who may only look (no deletes, no GC) in the UI, whatever the policy grants them. */
+  readonly readOnlyUsers: readonly string[];
+  /** A UI session ends this long after sign-in. */
+  readonly sessionTtlMs: number;
+  /** A GC started from the UI keeps blobs and manifests used more recently than this. */
+  readonly gcGraceMs: number;
+}
+
+export const UI_DEFAULTS: UiConfig = { enabled: true, readOnlyUsers: [], sessionTtlMs: 8 * 3_600_000, gcGraceMs: DEFAULT_GC_GRACE_MS };
 
 export interface RegistryConfig {
   readonly addr: string;
@@ -104,6 +117,7 @@ export interface RegistryConfig {
   readonly token: TokenConfig | undefined;
   /** Pull-through mirrors (Berth's `mirrors:`, or registry:2's `proxy:`); [] for none. */
   readonly mirrors: readonly MirrorSettings[];
+  readonly ui: UiConfig;
 }
 
 export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
@@ -132,6 +146,7 @@ export const REGISTRY_DEFAULTS: Omit<RegistryConfig, 'dataDir'> = {
   accessControl: undefined,
   token: undefined,
   mirrors: [],
+  ui: UI_DEFAULTS,
 };
 
 const S3_DEFAULT_REGION = 'us-east-1';
@@ -272,6 +287,15 @@ const berthFileSchema = z
     accessControl: z.unknown().optional(),
     token: berthTokenSchema.optional(),
     mirrors: z.array(mirrorSchema).optional(),
+    ui: z
+      .object({
+        enabled: z.boolean().optional(),
+        readOnlyUsers: z.array(z.string().min(1)).optional(),
+        sessionTtl: duration.refine((ms) => ms > 0, 'a session must last longer than 0').optional(),
+        gcGrace: duration.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -475,6 +499,9 @@ export function readRegistryConfigDocument(document: unknown): ConfigFileResult 
         ? { ...DEFAULT_TIMEOUTS, ...dropUndefined({ headersTimeoutMs: b.timeouts.headers, idleTimeoutMs: b.timeouts.idle, keepAliveTimeoutMs: b.timeouts.keepAlive }) }
         : undefined,
       mirrors: mirrors?.mirrors,
+      ui: b.ui
+        ? { ...UI_DEFAULTS, ...dropUndefined({ enabled: b.ui.enabled, readOnlyUsers: b.ui.readOnlyUsers, sessionTtlMs: b.ui.sessionTtl, gcGraceMs: b.ui.gcGrace }) }
+        : undefined,
     }),
   };
 }

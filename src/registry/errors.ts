@@ -68,6 +68,19 @@ export const ERROR_CATALOG = {
 
   /** The storage engine (an S3 endpoint) cannot be reached or answers with errors. */
   UNAVAILABLE: entry('UNAVAILABLE', 503, 'service unavailable: the storage cannot be reached'),
+
+  // The web UI's extras (src/registry/ui). Its 401s carry no Basic challenge: a browser
+  // would answer one with its own password prompt instead of the UI's sign-in page.
+  /** No session, or one that expired or whose user's password changed. */
+  SESSION_REQUIRED: entry('UNAUTHORIZED', 401, 'sign in first'),
+  SIGN_IN_FAILED: entry('UNAUTHORIZED', 401, 'wrong user name or password'),
+  /** An action without the session's CSRF token, or sent from another site. */
+  CSRF_INVALID: entry('DENIED', 403, 'the request lacks a valid CSRF token'),
+  /** The user is signed in, but their rights do not include the action. */
+  ACTION_DENIED: entry('DENIED', 403, 'your rights do not include this action'),
+  REQUEST_INVALID: entry('REQUEST_INVALID', 400, 'malformed request'),
+  REQUEST_TOO_LARGE: entry('REQUEST_INVALID', 413, 'request body too large'),
+  GC_RUNNING: entry('GC_RUNNING', 409, 'a garbage collection is already running'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorKind = keyof typeof ERROR_CATALOG;

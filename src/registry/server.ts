@@ -77,6 +77,13 @@ export interface ExtensionRequest {
   identify(authorization?: string): Promise<Identity>;
 }
 
+/** Who an extension says a request is, by its own credential (the UI's session cookie). */
+export type ExtensionIdentity =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'user'; readonly user: string }
+  /** It carries the extension's credential, but an expired or unknown one. */
+  | { readonly kind: 'invalid' };
+
 /**
  * An optional feature served beside the registry API, off unless configured. It claims
  * its own paths (never /v2), authenticates its own requests, and answers them; a thrown
@@ -87,6 +94,12 @@ export interface RegistryExtension {
   readonly name: string;
   claims(path: string): boolean;
   handle(request: ExtensionRequest): Promise<void>;
+  /**
+   * For /v2 reads (GET, HEAD) without an Authorization header: the extension may vouch
+   * for the user by its own credential, so a browser app reads the registry through the
+   * same API as every client without holding a password.
+   */
+  identify?(req: IncomingMessage): Promise<ExtensionIdentity>;
 }
 
 export const DEFAULT_SETTINGS: RegistrySettings = {
@@ -211,7 +224,7 @@ export class RegistryServer {
       }
       if (!path.startsWith('/v2')) throw new RegistryError('NOT_FOUND', undefined, { path });
       const gatekeeper = this.options.gatekeeper;
-      const identity = gatekeeper ? await this.identify(req, req.headers.authorization, remote, path, 'registry') : undefined;
+      const identity = gatekeeper ? ((await this.identifyByExtension(req, method)) ?? (await this.identify(req, req.headers.authorization, remote, path, 'registry'))) : undefined;
       user = identity && principalOf(identity);
       const routed = route(path);
       if (!routed.ok) {
@@ -279,6 +292,24 @@ export class RegistryServer {
     this.metrics.bytesIn.inc(Math.max(0, socket.bytesRead - last.read));
     this.metrics.bytesOut.inc(Math.max(0, socket.bytesWritten - last.written));
     this.socketBytes.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+  }
+
+  /**
+   * The user an extension vouches for on a read without an Authorization header. An
+   * expired extension credential is a 401 without the Basic challenge: the caller is a
+   * browser app, and a challenge would make the browser prompt for a password itself.
+   */
+  private async identifyByExtension(req: IncomingMessage, method: string): Promise<Identity | undefined> {
+    if (req.headers.authorization !== undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
+    for (const extension of this.options.extensions ?? []) {
+      const vouched = (await extension.identify?.(req)) ?? { kind: 'none' };
+      if (vouched.kind === 'none') continue;
+      // The account's current identity: a robot deleted or expired since sign-in has none.
+      const identity = vouched.kind === 'user' ? await this.options.gatekeeper!.accountIdentity(vouched.user) : undefined;
+      if (!identity) throw new RegistryError('SESSION_REQUIRED');
+      return identity;
+    }
+    return undefined;
   }
 
   private challengeRequest(req: IncomingMessage, extra: Omit<ChallengeRequest, 'host' | 'tls'>): ChallengeRequest {

@@ -37,6 +37,7 @@ import {
   BLOBS_ROOT,
   blobDataPath,
   blobDirectory,
+  blobOfDataPath,
   layerLinkDirectory,
   repositoryPath,
   revisionLinkDirectory,
@@ -203,7 +204,7 @@ class Collector {
     this.report.marked = this.marked.size;
     await this.sweepBlobs();
     for (const repository of repositories) await this.removeDanglingLayerLinks(repository);
-    if (!this.dryRun) await recordGcRun(this.driver, this.report.bytesFreed);
+    if (!this.dryRun) await recordGcRun(this.driver, { bytes: this.report.bytesFreed, blobs: this.report.deleted.length });
     this.report.durationMs = this.now() - started;
     return this.report;
   }
@@ -338,11 +339,8 @@ class Collector {
   private async sweepBlobs(): Promise<void> {
     const unmarked: Array<{ digest: Digest; size: number; modifiedMs: number }> = [];
     for await (const file of this.driver.walk(BLOBS_ROOT)) {
-      // blobs/<algorithm>/<first two hex>/<hex>/data
-      const parts = file.path.slice(BLOBS_ROOT.length + 1).split('/');
-      if (parts.length !== 4 || parts[3] !== 'data') continue;
-      const digest = parseDigest(`${parts[0]}:${parts[2]}`);
-      if (!digest || digest.hex.slice(0, 2) !== parts[1]) continue;
+      const digest = blobOfDataPath(file.path);
+      if (!digest) continue;
       this.report.blobs += 1;
       this.stored.add(digest.value);
       if (!this.marked.has(digest.value)) unmarked.push({ digest, size: file.size, modifiedMs: file.modifiedMs });

@@ -45,6 +45,7 @@ import type {
   PutManifestResult,
   RegistryStorage,
   StoredManifest,
+  TagInfo,
   UploadStatus,
 } from './types.js';
 import { UploadArea } from './uploads.js';
@@ -288,6 +289,15 @@ export class LayoutStorage implements RegistryStorage {
     return this.readLink(tagCurrentLinkPath(repository, tag));
   }
 
+  async tagInfo(repository: string, tag: string): Promise<TagInfo | undefined> {
+    if (!isValidTag(tag)) return undefined;
+    const path = tagCurrentLinkPath(repository, tag);
+    // Every push of a tag rewrites its current link (setTag), so
+    // the link's modification time is the tag's last push on every driver.
+    const [digest, info] = await Promise.all([this.readLink(path), this.driver.stat(path)]);
+    return digest && info ? { digest: digest.value, updatedMs: info.modifiedMs } : undefined;
+  }
+
   async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
     if (looksLikeDigest(reference)) {
       const digest = parseDigest(reference);
@@ -426,8 +436,8 @@ export class LayoutStorage implements RegistryStorage {
       .sort();
   }
 
-  listRepositories(): Promise<readonly string[]> {
-    return this.catalog.list();
+  listRepositories(options: { readonly allowStale?: boolean } = {}): Promise<readonly string[]> {
+    return this.catalog.list(options);
   }
 
   referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]> {

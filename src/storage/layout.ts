@@ -1,6 +1,6 @@
 // Paths of distribution's filesystem layout, relative to the data directory. Every
 // path Berth touches is built here, from names and digests that were validated first.
-import type { Digest } from '../oci/digest.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
 
 export const V2_ROOT = 'docker/registry/v2';
 export const BLOBS_ROOT = `${V2_ROOT}/blobs`;
@@ -12,6 +12,15 @@ export function blobDirectory(digest: Digest): string {
 
 export function blobDataPath(digest: Digest): string {
   return `${blobDirectory(digest)}/data`;
+}
+
+/** The digest a blob store path names (`blobs/<algorithm>/<xx>/<hex>/data`), or undefined. */
+export function blobOfDataPath(path: string): Digest | undefined {
+  if (!path.startsWith(`${BLOBS_ROOT}/`)) return undefined;
+  const parts = path.slice(BLOBS_ROOT.length + 1).split('/');
+  if (parts.length !== 4 || parts[3] !== 'data') return undefined;
+  const digest = parseDigest(`${parts[0]}:${parts[2]}`);
+  return digest && digest.hex.slice(0, 2) === parts[1] ? digest : undefined;
 }
 
 export function repositoryPath(repository: string): string {

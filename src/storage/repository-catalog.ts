@@ -9,6 +9,9 @@ import { SingleFlight } from '../util/single-flight.js';
 import type { StorageDriver } from './driver/driver.js';
 import { REPOSITORIES_ROOT } from './layout.js';
 
+/** How old a walk may get before a list that allows staleness starts the next one. */
+const STALE_WALK_MS = 10_000;
+
 /** A directory is a repository once it holds `_manifests` or `_layers` (not just `_uploads`). */
 const REPOSITORY_MARKERS = new Set(['_manifests', '_layers']);
 
@@ -25,8 +28,21 @@ export class RepositoryCatalog {
     private readonly maxAgeMs = 1000,
   ) {}
 
-  async list(): Promise<readonly string[]> {
-    if (Date.now() - this.walkedAt >= this.maxAgeMs) await this.walks.run('walk', () => this.walk());
+  /**
+   * The sorted names. `allowStale`: answer from the last walk at once, and start a new
+   * one in the background once that is STALE_WALK_MS old. A page a person waits for
+   * need not wait for a re-walk, nor share the process with one on every view; this
+   * process's own writes are in the list either way, other processes' within seconds.
+   */
+  async list(options: { readonly allowStale?: boolean } = {}): Promise<readonly string[]> {
+    const age = Date.now() - this.walkedAt;
+    if (age < this.maxAgeMs) return this.sorted;
+    if (options.allowStale && this.walkedAt > -Infinity) {
+      // A failed background walk shows up in the next list() that waits for one.
+      if (age >= Math.max(this.maxAgeMs, STALE_WALK_MS)) this.walks.run('walk', () => this.walk()).catch(() => undefined);
+      return this.sorted;
+    }
+    await this.walks.run('walk', () => this.walk());
     return this.sorted;
   }
 

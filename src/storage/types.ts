@@ -84,6 +84,14 @@ export interface GcStatus {
   readonly runs: number;
   readonly bytesFreed: number;
   readonly lastRunEnd: string | undefined;
+  /** What the last (not dry-run) collection freed; undefined in records older runs wrote. */
+  readonly lastRun: { readonly bytesFreed: number; readonly blobsDeleted: number } | undefined;
+}
+
+/** Where a tag points, and when it was last written (a push, or a move to another digest). */
+export interface TagInfo {
+  readonly digest: string;
+  readonly updatedMs: number;
 }
 
 /**
@@ -123,7 +131,10 @@ export interface RegistryStorage {
 
   /** Sorted tags, or undefined when the repository does not exist. */
   listTags(repository: string): Promise<readonly string[] | undefined>;
-  listRepositories(): Promise<readonly string[]>;
+  /** The tag's target and last write; undefined when there is no such tag. */
+  tagInfo(repository: string, tag: string): Promise<TagInfo | undefined>;
+  /** `allowStale`: from the last catalog walk at once (see RepositoryCatalog.list). */
+  listRepositories(options?: { readonly allowStale?: boolean }): Promise<readonly string[]>;
   referrers(repository: string, subject: Digest): Promise<readonly Descriptor[]>;
 
   /** Throws when the storage cannot serve (StorageUnavailableError: cannot be reached). */

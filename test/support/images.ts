@@ -108,6 +108,11 @@ export interface ImageOptions {
   readonly cmd?: string[];
   /** How layer bytes are made from a seed (default seededBytes). */
   readonly fill?: (seed: string, size: number) => Buffer;
+  /** Extra config labels (beside berth.test.seed). */
+  readonly labels?: Record<string, string>;
+  readonly env?: string[];
+  /** Annotations of the manifest. */
+  readonly annotations?: Record<string, string>;
 }
 
 export interface BuiltImage {
@@ -138,16 +143,18 @@ export async function writeImage(layout: LayoutWriter, options: ImageOptions): P
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
     config: {
-      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(options.env ?? [])],
       ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
       Cmd: options.cmd ?? ['/layer0.bin'],
-      Labels: { 'berth.test.seed': options.seed },
+      Labels: { 'berth.test.seed': options.seed, ...options.labels },
     },
     rootfs: { type: 'layers', diff_ids: diffIds },
     history: diffIds.map(() => ({ created: '1970-01-01T00:00:00Z', created_by: 'berth test image' })),
   };
   const config = await layout.blob(types.config, Buffer.from(JSON.stringify(configJson)));
-  const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: types.manifest, config, layers }));
+  const manifestBytes = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: types.manifest, config, layers, ...(options.annotations ? { annotations: options.annotations } : {}) }),
+  );
   const manifest = await layout.blob(types.manifest, manifestBytes, { platform });
   return { manifest, manifestBytes, config, layers };
 }

@@ -71,3 +71,18 @@ test('listen addresses', () => {
   assert.equal(parseListenAddress('5000'), undefined);
   assert.equal(parseListenAddress('host:70000'), undefined);
 });
+
+test('the ui key: on by default; its settings are read, and unknown ones refused', () => {
+  const defaults = readRegistryConfigDocument({ addr: '127.0.0.1:5001' });
+  assert.ok(defaults.ok);
+  assert.equal(defaults.values.ui, undefined, 'absent: the defaults (enabled) apply');
+  const set = readRegistryConfigDocument({ ui: { enabled: false, readOnlyUsers: ['viewer'], sessionTtl: '30m', gcGrace: '0s' } });
+  assert.ok(set.ok);
+  assert.deepEqual(set.values.ui, { enabled: false, readOnlyUsers: ['viewer'], sessionTtlMs: 1_800_000, gcGraceMs: 0 });
+  const partial = readRegistryConfigDocument({ ui: { readOnlyUsers: ['viewer'] } });
+  assert.ok(partial.ok && partial.values.ui?.enabled === true && partial.values.ui.gcGraceMs === 600_000);
+  const typo = readRegistryConfigDocument({ ui: { enable: true } });
+  assert.ok(!typo.ok && /enable|unrecognized/i.test(typo.reason));
+  const endless = readRegistryConfigDocument({ ui: { sessionTtl: '0s' } });
+  assert.ok(!endless.ok && /ui\.sessionTtl: a session must last longer than 0/.test(endless.reason));
+});

@@ -12,6 +12,7 @@ import type { ChallengeSettings } from '../../registry/access/challenge.js';
 import { Gatekeeper } from '../../registry/access/gatekeeper.js';
 import { AccessPolicy } from '../../registry/access/policy.js';
 import { AccountPasswords } from '../../registry/auth/account-passwords.js';
+import type { RightsOf } from '../../registry/auth/authorize.js';
 import { BasicAuthenticator } from '../../registry/auth/basic-auth.js';
 import { HtpasswdFile } from '../../registry/auth/htpasswd.js';
 import type { RegistryConfig, TokenConfig } from '../../registry/config.js';
@@ -100,6 +101,22 @@ async function trustedKeys(token: Extract<TokenConfig, { mode: 'trust' }>): Prom
 export interface AccessSetup {
   readonly gatekeeper: Gatekeeper;
   readonly extensions: readonly RegistryExtension[];
+  /** The Basic check of htpasswd users and robots (the UI's sign-in uses it too). */
+  readonly basic: BasicAuthenticator;
+  /** What an account may do, by the same policy as the API (for the UI). */
+  readonly rights: RightsOf;
+}
+
+/** An account's rights under `control`: per repository by the policy, `gc` for admins. */
+function rightsOf(gatekeeper: Gatekeeper): RightsOf {
+  const control = gatekeeper.control;
+  return async (user) => {
+    const identity = await gatekeeper.accountIdentity(user);
+    if (!identity) return undefined;
+    return {
+      may: (repository, action) => (action === 'gc' || repository === null ? control.isAdmin(identity) : control.decide(identity, repository, action) === 'allow'),
+    };
+  };
 }
 
 export interface AccessSetupOptions {
@@ -141,5 +158,6 @@ export async function setUpAccess({ config, driver, htpasswd: file, metrics, log
     log.info({ issuer: token.issuer, service: token.service, realm: token.realm ?? `(this host)${token.realmPath}` }, 'trusting Bearer tokens of an external issuer');
   }
   if (config.accessControl) log.info({ repositories: config.accessControl.entries.length }, 'access control policy loaded');
-  return { gatekeeper: new Gatekeeper({ control, challenge, basic, robots, ...(tokens ? { tokens } : {}) }), extensions };
+  const gatekeeper = new Gatekeeper({ control, challenge, basic, robots, ...(tokens ? { tokens } : {}) });
+  return { gatekeeper, extensions, basic, rights: rightsOf(gatekeeper) };
 }

@@ -5,10 +5,11 @@ import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
+import { AuthFailureLimiter, type AuthFailureTracker } from '../../registry/limits.js';
 import { LOG_LEVELS, REGISTRY_DEFAULTS, TOKEN_DEFAULTS, parseListenAddress, type LogLevel, type RegistryConfig } from '../../registry/config.js';
 import { MetricsServer } from '../../registry/metrics-server.js';
 import { RegistryMetrics } from '../../registry/metrics.js';
-import { RegistryServer, type TlsMaterial } from '../../registry/server.js';
+import { RegistryServer, type RegistryExtension, type TlsMaterial } from '../../registry/server.js';
 import { removeAbandonedSpools } from '../../mirror/blob-fetch.js';
 import { MirrorMetrics } from '../../mirror/metrics.js';
 import { MirrorStorage } from '../../mirror/mirror-storage.js';
@@ -25,6 +26,7 @@ import { createLogger } from '../logger.js';
 import { stopYoungGenerationGrowth } from './heap.js';
 import { isWorker, runPrimary, workerLinks, workerShare, type WorkerLinks } from './cluster.js';
 import { setUpMirrors } from './mirror-setup.js';
+import { uiExtension } from './ui-setup.js';
 import { readConfigFile, storageLocation, withEnvironmentCredentials } from './storage-config.js';
 
 export { DEFAULT_PASSWORD, DEFAULT_USER } from './access-setup.js';
@@ -182,22 +184,34 @@ export async function startRegistry({ config, log, auth, worker }: StartOptions)
   else log.warn('authentication is off: anyone who can reach this port can push and delete');
   const mirrorMetrics = config.mirrors.length > 0 ? new MirrorMetrics(metrics.registry) : undefined;
   const mirror = mirrorMetrics ? await startMirror(config, storage, location, localDir, mirrorMetrics, log) : undefined;
+  // One tracker of rejected passwords for the API and the UI's sign-in (shared by workers).
+  const authFailures: AuthFailureTracker = worker?.authFailures ?? new AuthFailureLimiter(config.limits);
+  const extensions: RegistryExtension[] = [...(access?.extensions ?? [])];
+  if (config.ui.enabled) {
+    const ui = await uiExtension({ config, storage, access, mirror, sessionSecret: uploadSecret, authFailures, log });
+    if (ui) extensions.push(ui);
+  }
   const server = new RegistryServer({
     storage: mirror ?? storage,
     metrics,
     ...(mirror ? { namespaces: (ns: string, repository: string) => mirror.namespace(ns, repository) } : {}),
+    extensions,
     uploadSecret,
     logger: log,
-    ...(access ? { gatekeeper: access.gatekeeper, extensions: access.extensions } : {}),
+    ...(access ? { gatekeeper: access.gatekeeper } : {}),
     settings: { deleteEnabled: config.deleteEnabled, readOnly: config.readOnly, headers: config.headers },
     limits: config.limits,
     timeouts: config.timeouts,
     drainDelayMs: config.drainDelayMs,
-    ...(worker ? { authFailures: worker.authFailures } : {}),
+    authFailures,
     ...(config.tls ? { tls: await readTlsMaterial(config.tls) } : {}),
   });
   worker?.attach(storage, server.metrics);
   const address = await server.listen(listen.port, listen.host);
+  if (extensions.some((extension) => extension.name === 'ui')) {
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    log.info({ url: `${config.tls ? 'https' : 'http'}://${host}:${address.port}/ui/` }, 'web UI served');
+  }
   let metricsServer: MetricsServer | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
   // Workers leave /metrics to the primary, which aggregates them all.

@@ -86,6 +86,15 @@ export class AccessControl {
 
   /** Every repository, present and future, is open to it for pull. */
   pullsEverything(identity: Identity): boolean {
+    return this.isAdmin(identity);
+  }
+
+  /**
+   * Registry-wide operations (a GC started from the UI): the policy's admins, or every
+   * htpasswd user without a policy. Robots and tokens never: their rights are per
+   * repository.
+   */
+  isAdmin(identity: Identity): boolean {
     if (identity.kind !== 'user') return false;
     return this.policy ? this.policy.isAdmin(identity.name) : true;
   }

@@ -88,6 +88,17 @@ export class Gatekeeper {
     return { ok: true, identity: { kind: 'robot', name: result.user, bounds: robotBounds(robot.record), expiresAt: robot.record.expiresAt } };
   }
 
+  /**
+   * The identity of an account signed in by other means (the UI's session, whose password
+   * was checked at sign-in): an htpasswd user, or a robot that still exists and has not
+   * expired; undefined otherwise.
+   */
+  async accountIdentity(name: string): Promise<Identity | undefined> {
+    if (!isRobotName(name)) return { kind: 'user', name };
+    const robot = await this.robot(name);
+    return robot.ok ? { kind: 'robot', name, bounds: robotBounds(robot.record), expiresAt: robot.record.expiresAt } : undefined;
+  }
+
   private async identifyToken(token: string): Promise<IdentifyResult> {
     const tokens = this.options.tokens;
     if (!tokens) return { ok: false, reason: 'malformed' };

@@ -79,6 +79,15 @@ export class BasicAuthenticator {
       return { ok: true, user: decoded.user, cached: false } as const;
     });
   }
+
+  /**
+   * The user's stored credential (their bcrypt hash), undefined once the user is gone:
+   * sessions that outlive one request (the UI's) keep a keyed hash of it and end when the
+   * password changes. It never leaves the process.
+   */
+  storedCredential(user: string): Promise<string | undefined> {
+    return this.passwords.lookup(user);
+  }
 }
 
 /** `$2y$` (Apache's htpasswd) and `$2b$` are the same algorithm; bcryptjs wants `$2b$`. */
