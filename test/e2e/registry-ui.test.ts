@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { artifactDir } from '../support/artifacts.js';
+import { readRegistryConfigDocument } from '../../src/registry/config.js';
 import { startBerth, TEST_PASSWORD, TEST_USER, type TestRegistry } from '../support/berth.js';
 import { launchChromium } from '../support/browser.js';
 import { writeBulkRepositories } from '../support/bulk-repositories.js';
@@ -172,7 +173,10 @@ before(async () => {
   // What a GC frees once app:v2 is deleted: its manifest, config and layers (seeded apart from the rest).
   expectedFreed = single.manifestBytes.length + single.config.size + single.layers.reduce((sum, layer) => sum + layer.size, 0);
 
-  registry = await startBerth({ htpasswd, dataDir, config: { ui: { enabled: true, readOnlyUsers: [VIEWER], sessionTtlMs: 3_600_000, gcGraceMs: 0 } } });
+  // The viewer's rights come from the access-control policy: pull everywhere, nothing else.
+  const policy = readRegistryConfigDocument({ accessControl: { admins: { users: [TEST_USER] }, repositories: { '**': { authenticated: ['pull'] } } } });
+  assert.ok(policy.ok);
+  registry = await startBerth({ htpasswd, dataDir, config: { accessControl: policy.values.accessControl, ui: { enabled: true, readOnlyUsers: [], sessionTtlMs: 3_600_000, gcGraceMs: 0 } } });
   await mkdir(dockerConfig, { recursive: true });
   await writeFile(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64') } } }));
 
