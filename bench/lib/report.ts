@@ -110,8 +110,10 @@ const METHOD = `## How it was measured
 Both registries run as real processes on 127.0.0.1 with their data directories on the same
 disk, auth on with the same htpasswd file (bcrypt cost 10, written by \`htpasswd -B -C 10\`),
 log level info (distribution with its default access log, Berth with its one JSON line per
-request). Berth is \`berth registry serve\`; distribution is Debian's \`docker-registry\`
-2.8.2. In every round each workload runs against Berth, then against distribution (A B A B);
+request). Berth is \`berth registry serve\` with its default of one worker process per CPU
+(2 here), except on S3 (one process, against one docker-registry) and as a mirror (one
+process, as Berth runs whenever a mirror is configured);
+distribution is Debian's \`docker-registry\` 2.8.2 (one Go process using every core). In every round each workload runs against Berth, then against distribution (A B A B);
 the tables show medians over all rounds.
 
 1. **Push/pull**: skopeo copies one image whose single layer is a tar of random bytes
@@ -155,6 +157,16 @@ the tables show medians over all rounds.
    first time, through the mirror (which fetches, stores and streams at once; the two
    alternate which goes first), then through the mirror again (cached) and the pushed
    copy from the same Berth. Ratios: first pull / direct pull, cached pull / pushed pull.
+9. **S3**: Berth and distribution each keep their data on one SeaweedFS (\`weed mini\`, one
+   bucket, a prefix each), the same htpasswd. Per round, each in turn: skopeo pushes then
+   pulls one image with one big layer; curl fetches one blob 50 times, 8 at a time,
+   streamed through the registry and, from a second instance of each in redirect mode,
+   following the 307 to a presigned engine URL; then 8 skopeo pushes of one fresh big
+   layer at once (each uploads every byte), with the registry's peak RSS sampled.
+10. **Access control**: wrk (2 threads, 16 connections, closed loop) sends authenticated
+   manifest GETs to two fresh Berth processes that differ only in auth: Basic with no
+   policy, and a Bearer token from Berth's own \`/token\` with a policy of 1,000
+   repository globs. Reported as cost per request (1 / rate) and its ratio.
 `;
 
 export async function writeReport(outDir: string, info: RunInfo, results: Results, targets: readonly TargetResult[]): Promise<void> {
@@ -215,7 +227,7 @@ export async function writeReport(outDir: string, info: RunInfo, results: Result
       ]),
     ),
   );
-  const explanations = [...missed, ...unmeasured].map((t) => ({ target: t, text: explain(t.id) })).filter((e) => e.text !== undefined);
+  const explanations = [...missed, ...unmeasured].map((t) => ({ target: t, text: explain(t.id) ?? 'no explanation recorded.' }));
   if (explanations.length > 0) {
     lines.push('', '## Missed or unmeasured targets: why', '');
     for (const { target, text } of explanations) lines.push(`- **${target.description}** (${target.measured}): ${text}`);

@@ -1,4 +1,4 @@
-// Workload 7: what access control costs on the hottest path. An authenticated manifest
+// Workload 10: what access control costs on the hottest path. An authenticated manifest
 // GET by tag (wrk, 2 threads, 16 connections, closed loop) against two fresh Berth
 // processes that differ only in auth: the baseline takes Basic credentials and has no
 // policy; the subject has an accessControl policy of 1,000 repository globs (each with a
@@ -19,7 +19,7 @@ const RULES = 1000;
 
 export const ACCESS_COST_METRIC: MetricDefinition = {
   id: `access-manifest-get-c${CONNECTIONS}-cost`,
-  workload: '7 access control',
+  workload: '10 access control',
   label: `manifest GET cost per request, ${CONNECTIONS} conns: Bearer token + ${RULES}-glob policy vs Basic without policy`,
   unit: 'µs/req',
   better: 'lower',
@@ -57,7 +57,7 @@ export function accessWorkload(): Workload {
 
   return {
     id: 'access',
-    title: `7. access control: manifest GET with a Bearer token and a ${RULES}-glob policy vs Basic without policy`,
+    title: `10. access control: manifest GET with a Bearer token and a ${RULES}-glob policy vs Basic without policy`,
     async setup(ctx) {
       const config = path.join(ctx.work, 'access-policy.yml');
       await writeFile(config, benchPolicy(ctx.credentials.user));
