@@ -35,23 +35,30 @@ const EXPLANATIONS: Record<string, string> = {
     'the fixed-rate rows are the service-time figure.',
   'manifest-get-fixed-p99':
     'two workers share the 2 cores with the load generator; at the offered rate (~3,500 req/s, a third of the closed-loop ' +
-    'capacity) p99 measured 3.6-5.0 ms over the rounds of the last full run, and ~2 ms at half that rate, so a busy round can cross 5 ms.',
+    'capacity) p99 was 3.2-5.0 ms over the rounds of the two full runs of 2026-12-03, and ~2-3 ms at half that rate, so a busy ' +
+    'round can cross 5 ms.',
   'manifest-head-fixed-p99':
-    'at the same offered rate as GET (~3,480 req/s, about a third of the closed-loop HEAD capacity of ~9,600 req/s) HEAD p99 was ' +
-    '8.2-17.5 ms over the rounds of the last full run against GET\'s 3.6-5.0 ms, and 2.0-2.3 ms at half the rate. That is not queueing ' +
-    'at saturation, and its cause was not found; it is reported as measured.',
+    'at the same offered rate as GET (~3,500 req/s, about a third of the closed-loop HEAD capacity of ~9,600 req/s) HEAD p99 was ' +
+    '5.1-17.5 ms over the rounds of the two full runs of 2026-12-03, against GET\'s 3.2-5.0 ms, and 2.0-2.3 ms at half the rate. ' +
+    'That is not queueing at saturation, and its cause was not found; it is reported as measured.',
   'manifest-get-c128-workers':
-    'two workers answered 11,393-12,510 req/s against one worker\'s 7,367-8,225 (1.48x). The machine has 2 cores and the load ' +
-    'generator (wrk, 2 threads) runs on them too: one worker leaves wrk most of a core, two compete with it for both. Scaling ' +
-    'to 1.6x needs the generator on other cores than the registry\'s, which this machine does not have.',
+    'the two full runs of 2026-12-03 measured 1.48x and 1.58x (two workers ~10,600-12,500 req/s, one ~6,800-8,200). The machine ' +
+    'has 2 cores and the load generator (wrk, 2 threads) runs on them too: one worker leaves wrk most of a core, two compete with ' +
+    'it for both. Scaling to 1.6x needs the generator on other cores than the registry\'s, which this machine does not have.',
   's3-pull-big':
-    'the pull streams the layer from SeaweedFS through the registry (the streamed blob GET row has the cause); the rounds spread ' +
-    'widely (Berth 2.94-3.52 s, distribution 2.43-3.35 s), and a separate 2-round run the same day measured 0.92x.',
+    'the pull streams the layer from SeaweedFS through the registry (the streamed blob GET row has the cause). The rounds spread ' +
+    'widely (Berth 2.83-3.98 s in one run); the two full runs of 2026-12-03 measured 1.14x and 1.02x, and a separate 2-round run ' +
+    'with two workers 0.92x.',
   's3-blob-get':
-    'Berth streamed 396-409 MiB/s against distribution\'s 571-611 MiB/s (8 curls at once). It is not one event loop: two workers ' +
-    'measured 371-382 MiB/s. The 2 cores are shared by SeaweedFS, the 8 curls and the registry, so throughput follows CPU per byte, ' +
-    'and Berth\'s path (the AWS SDK\'s response stream piped into a Node HTTP response) costs more per byte than Go\'s io.Copy. ' +
-    'Redirect mode (1.42x here) takes the registry out of the data path and is the setting for big pulls on S3.',
+    'over the two full runs of 2026-12-03 Berth streamed 396-445 MiB/s against distribution\'s 571-646 MiB/s (8 curls at once). ' +
+    'It is not one event loop: a separate run with two workers measured 371-382 MiB/s. The 2 cores are shared by SeaweedFS, the ' +
+    '8 curls and the registry, so throughput follows CPU per byte, and Berth\'s path (the AWS SDK\'s response stream piped into a ' +
+    'Node HTTP response) costs more per byte than Go\'s io.Copy. Redirect mode (~1.4x distribution) takes the registry out of the ' +
+    'data path and is the setting for big pulls on S3.',
+  'mirror-first-pull':
+    'the first pull through the mirror fetches, stores and streams at once; its rounds spread as widely as identical pulls do ' +
+    '(the pushed-image pull, the same operation every round, took 2.37-2.94 s in one run). The two full runs of 2026-12-03 ' +
+    'measured 0.997x and 1.13x.',
   'shim-status-cached':
     'every call through the shim crosses one more gRPC hop, and a grpc-js hop is the floor here: against a do-nothing runtime on this ' +
     '2-core VM, a pass-through call (ImageFsInfo) measured p50 0.4-0.7 ms / p99 0.8-4.4 ms direct and p50 1.2-1.5 ms / p99 6.3-8.7 ms through ' +

@@ -98,7 +98,10 @@ export function driverSuite(name: string, fixture: () => Promise<DriverFixture>)
     assert.equal(sha((await readAll(driver, 'blob/data'))!), sha(bytes));
     assert.deepEqual(await readAll(driver, 'blob/data', { start: 10, end: 19 }), bytes.subarray(10, 20));
     assert.deepEqual(await readAll(driver, 'blob/data', { start: bytes.length - 5, end: bytes.length - 1 }), bytes.subarray(bytes.length - 5));
-    assert.equal((await driver.open('blob/data', { start: 0, end: 99 }))?.size, 100);
+    const first = await driver.open('blob/data', { start: 0, end: 99 });
+    assert.equal(first?.size, 100);
+    // Opened only for its size: closed here, as a handler closes what it does not send.
+    if (first) contentStream(first).destroy();
     assert.equal(await driver.open('blob/none'), undefined);
   });
 
