@@ -16,7 +16,7 @@ import { LayoutWriter, sha256, writeImage, writeIndex } from '../support/images.
 import { blobDigests, blobGets, mirrorSettings, seedImage, upstreamRequests } from '../support/mirror.js';
 import { basicAuth } from '../support/net.js';
 import { oras } from '../support/oras.js';
-import { run, stopAll } from '../support/process.js';
+import { run, stopAll, waitFor } from '../support/process.js';
 import { startSeaweed, type Seaweed } from '../support/seaweedfs.js';
 import { skopeo, skopeoCopy } from '../support/skopeo.js';
 import { removeScratchDirs, scratchDir } from '../support/tmp.js';
@@ -205,8 +205,21 @@ test('a pull-through mirror on S3: concurrent pulls of an uncached image read th
     const requests = (await upstreamRequests(upstream)).slice(seeded);
     for (const digest of blobDigests(image)) assert.equal(blobGets(requests, digest), 1, `one upstream GET of ${digest}`);
     const layer = image.layers[0]!.digest;
-    const cached = await fetch(`${mirror.url}/v2/docker.io/library/on-s3/blobs/${layer}`, { headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) }, redirect: 'manual' });
-    assert.equal(cached.status, 307, 'the blob is in the bucket');
+    // The clients read the spool; the upload into the bucket may still be finishing, and
+    // until it is committed the blob is served from the spool (200), then redirected.
+    const meanwhile: string[] = [];
+    const cached = await waitFor(
+      'the blob to be committed to the bucket (a 307 to the engine)',
+      async () => {
+        const answer = await fetch(`${mirror.url}/v2/docker.io/library/on-s3/blobs/${layer}`, { headers: { authorization: basicAuth(TEST_USER, TEST_PASSWORD) }, redirect: 'manual' });
+        if (answer.status === 307) return answer;
+        const digest = sha256(Buffer.from(await answer.arrayBuffer()));
+        if (answer.status !== 200 || digest !== layer) meanwhile.push(`${answer.status} ${digest}`);
+        return undefined;
+      },
+      15_000,
+    );
+    assert.deepEqual(meanwhile, [], 'until then the blob is served whole from the spool');
     assert.equal(sha256(Buffer.from(await (await fetch(cached.headers.get('location')!)).arrayBuffer())), layer);
   } finally {
     await mirror.stop();
