@@ -21,6 +21,7 @@ import { looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { RegistryError } from '../registry/errors.js';
 import type { MirrorSettings } from '../registry/mirror-config.js';
+import type { MirrorUpstream } from '../registry/ui/api-types.js';
 import { contentStream } from '../storage/content-stream.js';
 import type { LayoutStorage } from '../storage/layout-storage.js';
 import type {
@@ -45,16 +46,6 @@ import type { Upstream } from './upstream.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** One configured mirror with its upstreams. */
-/** One upstream as the UI shows it; hits and misses are its mirror's (all its upstreams). */
-export interface UpstreamStatus {
-  readonly name: string;
-  readonly url: string;
-  readonly healthy: boolean;
-  readonly hits: number;
-  readonly misses: number;
-  readonly lastError: string | null;
-}
-
 export interface Mirror {
   readonly settings: MirrorSettings;
   readonly pool: UpstreamPool;
@@ -119,8 +110,8 @@ export class MirrorStorage implements RegistryStorage {
   }
 
   /** Each upstream's health, with its mirror's hits and misses (the UI's storage page). */
-  async upstreamStatus(): Promise<{ upstreams: UpstreamStatus[] }> {
-    const upstreams: UpstreamStatus[] = [];
+  async upstreamStatus(): Promise<{ upstreams: MirrorUpstream[] }> {
+    const upstreams: MirrorUpstream[] = [];
     for (const { settings, pool } of this.options.mirrors) {
       const { hits, misses } = await this.options.metrics.counts(settings.source);
       for (const upstream of pool.upstreams) {

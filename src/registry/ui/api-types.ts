@@ -99,6 +99,7 @@ export interface GcRequest {
 
 /** One upstream of a pull-through mirror. */
 export interface MirrorUpstream {
+  /** The mirror's source (docker.io); hits and misses are the mirror's, over all its upstreams. */
   readonly name: string;
   readonly url: string;
   readonly healthy: boolean;
